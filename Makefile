@@ -1,0 +1,66 @@
+# Vigil — the two commands: `make test` and `make dev`. Everything they need is
+# installed by the targets below; nothing is expected on the machine beyond
+# Go, npm (any Node) and openssl.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# The project brings its own Node 24 (the `node` npm package): every Node
+# command below runs on it, whatever Node the machine has.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+export NX_DAEMON := false
+export NX_NO_CLOUD := true
+export NX_TUI := false
+NX := nx
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json libs/*/package.json services/*/package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## Install npm dependencies and the project's Node 24
+	@node --version | grep -q '^v24\.' || { echo "node_modules/.bin/node is not Node 24: run 'rm -rf node_modules && make deps'"; exit 1; }
+
+.PHONY: control-plane
+control-plane: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl and helm from the Go module proxy (cached)
+	tools/build-control-plane.sh
+
+.PHONY: compile
+compile: deps ## Compile every project to dist/ (SWC)
+	$(NX) run-many -t build
+
+.PHONY: lint
+lint: deps ## ESLint, with Nx module boundaries enforced
+	eslint .
+
+.PHONY: typecheck
+typecheck: deps ## TypeScript type-check of the whole workspace
+	tsc -p tsconfig.json --noEmit
+
+.PHONY: test-unit
+test-unit: deps ## Unit suites (*.spec.ts)
+	$(NX) run-many -t test --outputStyle=static
+
+.PHONY: test-integration
+test-integration: deps control-plane ## Integration suites (*.int-spec.ts) on real Postgres and a real API server
+	$(NX) run-many -t test:integration --parallel=1 --outputStyle=static
+
+.PHONY: test
+test: deps control-plane lint typecheck test-unit test-integration ## Everything CI runs
+	@echo "make test: all suites passed"
+
+.PHONY: dev
+dev: deps control-plane compile ## Local stack: control plane, Postgres, migrations, CRD and examples
+	node tools/dev.ts
+
+.PHONY: db-migrate
+db-migrate: deps ## Apply migrations to $$DATABASE_URL
+	$(NX) run db:db:migrate
+
+.PHONY: clean
+clean: ## Remove build outputs and Nx cache (not the control-plane binaries)
+	rm -rf libs/*/dist services/*/dist .nx test-artifacts

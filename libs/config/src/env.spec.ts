@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, bool, duration, int, list, oneOf, parseDuration, parseEnv, port, str, url } from './env.js';
+
+const spec = {
+  DATABASE_URL: url({ description: 'Postgres connection URL', protocols: ['postgres', 'postgresql'] }),
+  PORT: port({ description: 'HTTP port', default: 8080 }),
+  LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error'], { description: 'log level', default: 'info' }),
+  WORKERS: int({ description: 'worker count', min: 1, max: 64, default: 4 }),
+  REFRESH: duration({ description: 'refresh period', default: 60_000, min: 1000 }),
+  NAMESPACES: list({ description: 'namespaces to watch', default: [] }),
+  DRY_RUN: bool({ description: 'dry run', default: false }),
+  NAME: str({ description: 'instance name' }),
+};
+
+describe('parseEnv', () => {
+  it('returns typed values and applies defaults', () => {
+    const config = parseEnv(spec, { DATABASE_URL: 'postgres://u@h/db', NAME: 'a', NAMESPACES: 'x, y,,', REFRESH: '1m30s' });
+    expect(config).toEqual({
+      DATABASE_URL: new URL('postgres://u@h/db'),
+      PORT: 8080,
+      LOG_LEVEL: 'info',
+      WORKERS: 4,
+      REFRESH: 90_000,
+      NAMESPACES: ['x', 'y'],
+      DRY_RUN: false,
+      NAME: 'a',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('lists every bad variable in one error, and never prints secret values', () => {
+    let error: unknown;
+    try {
+      parseEnv(spec, { DATABASE_URL: 'mysql://root:hunter2@h/db', PORT: '70000', LOG_LEVEL: 'loud', WORKERS: '0', REFRESH: '10', DRY_RUN: 'maybe' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toEqual([
+      'DATABASE_URL=<redacted> is invalid: expected a URL with scheme postgres or postgresql',
+      'PORT="70000" is invalid: must be at most 65535',
+      'LOG_LEVEL="loud" is invalid: expected one of debug, info, warn, error',
+      'WORKERS="0" is invalid: must be at least 1',
+      'REFRESH="10" is invalid: expected a duration like 500ms, 30s, 5m or 1h30m, got "10"',
+      'DRY_RUN="maybe" is invalid: expected true or false',
+      'NAME is required (instance name)',
+    ]);
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['5s', 5000],
+    ['1.5s', 1500],
+    ['2m', 120_000],
+    ['24h', 86_400_000],
+    ['1h30m', 5_400_000],
+  ])('%s is %d ms', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
+
+  it.each(['', '5', 's', '5x', '1h 30m', '-5s'])('refuses %p', (raw) => expect(() => parseDuration(raw)).toThrow(/expected a duration/));
+});

@@ -1,0 +1,157 @@
+/**
+ * Typed environment parsing. A service declares its variables once; parsing
+ * checks every variable and reports all problems together, so an operator fixes
+ * a broken Deployment in one round instead of one variable per crash.
+ */
+
+export interface EnvVar<T> {
+  readonly description: string;
+  /** Parses a present, non-empty value; throws an Error whose message says what is wrong. */
+  parse(raw: string): T;
+  /** Used when the variable is unset or empty; absent means the variable is required. */
+  readonly fallback?: { value: T };
+}
+
+export type EnvSpec = Record<string, EnvVar<unknown>>;
+export type ConfigOf<S extends EnvSpec> = { readonly [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads every variable of `spec` from `env`; throws one ConfigError listing every bad variable. */
+export function parseEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, variable] of Object.entries(spec)) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') {
+      if (variable.fallback) out[name] = variable.fallback.value;
+      else problems.push(`${name} is required (${variable.description})`);
+      continue;
+    }
+    try {
+      out[name] = variable.parse(raw.trim());
+    } catch (err) {
+      problems.push(`${name}=${redact(name, raw)} is invalid: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as ConfigOf<S>;
+}
+
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY|DATABASE_URL|_URL$/i;
+
+/** Values of secret-looking variables never reach logs, even when they are wrong. */
+function redact(name: string, raw: string): string {
+  return SECRET_NAME.test(name) ? '<redacted>' : JSON.stringify(raw);
+}
+
+interface Options<T> {
+  description: string;
+  default?: T;
+}
+
+function variable<T>(options: Options<T>, parse: (raw: string) => T): EnvVar<T> {
+  return {
+    description: options.description,
+    parse,
+    ...(options.default !== undefined ? { fallback: { value: options.default } } : {}),
+  };
+}
+
+export function str(options: Options<string>): EnvVar<string> {
+  return variable(options, (raw) => raw);
+}
+
+export function int(options: Options<number> & { min?: number; max?: number }): EnvVar<number> {
+  return variable(options, (raw) => {
+    if (!/^-?\d+$/.test(raw)) throw new Error('expected an integer');
+    const value = Number(raw);
+    if (options.min !== undefined && value < options.min) throw new Error(`must be at least ${options.min}`);
+    if (options.max !== undefined && value > options.max) throw new Error(`must be at most ${options.max}`);
+    return value;
+  });
+}
+
+export function port(options: Options<number>): EnvVar<number> {
+  return int({ ...options, min: 0, max: 65535 });
+}
+
+export function bool(options: Options<boolean>): EnvVar<boolean> {
+  return variable(options, (raw) => {
+    const v = raw.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    throw new Error('expected true or false');
+  });
+}
+
+export function oneOf<const T extends string>(values: readonly T[], options: Options<T>): EnvVar<T> {
+  return variable(options, (raw) => {
+    if (!(values as readonly string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}`);
+    return raw as T;
+  });
+}
+
+export function url(options: Options<URL> & { protocols?: string[] }): EnvVar<URL> {
+  return variable(options, (raw) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new Error('expected an absolute URL');
+    }
+    if (options.protocols && !options.protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+      throw new Error(`expected a URL with scheme ${options.protocols.join(' or ')}`);
+    }
+    return parsed;
+  });
+}
+
+/** A comma-separated list; empty items are dropped. */
+export function list(options: Options<string[]>): EnvVar<string[]> {
+  return variable(options, (raw) =>
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
+}
+
+/** A Go-style duration ("1h30m", "500ms", "15s") returned in milliseconds. */
+export function duration(options: Options<number> & { min?: number; max?: number }): EnvVar<number> {
+  return variable(options, (raw) => {
+    const ms = parseDuration(raw);
+    if (options.min !== undefined && ms < options.min) throw new Error(`must be at least ${formatDuration(options.min)}`);
+    if (options.max !== undefined && ms > options.max) throw new Error(`must be at most ${formatDuration(options.max)}`);
+    return ms;
+  });
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(raw: string): number {
+  const text = raw.trim();
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  let total = 0;
+  let matched = 0;
+  while (re.lastIndex < text.length) {
+    const m = re.exec(text);
+    if (!m) throw new Error(`expected a duration like 500ms, 30s, 5m or 1h30m, got ${JSON.stringify(raw)}`);
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    matched++;
+  }
+  if (matched === 0) throw new Error(`expected a duration like 500ms, 30s, 5m or 1h30m, got ${JSON.stringify(raw)}`);
+  return Math.round(total);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

@@ -1,0 +1,2 @@
+export * from './crd.js';
+export * from './uptime-check.js';
