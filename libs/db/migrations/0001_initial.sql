@@ -118,6 +118,20 @@ CREATE TABLE vigil.transitions (
 CREATE INDEX transitions_check_time ON vigil.transitions (check_uid, at DESC);
 CREATE INDEX transitions_status_pending ON vigil.transitions (id) WHERE status_applied_at IS NULL;
 
+-- Webhook receivers as the alerter loaded them from its mounted config file
+-- (their secrets stay in the file). A prober fans a transition out to the
+-- enabled receivers that match it, inside the transition's transaction.
+CREATE TABLE vigil.webhook_receivers (
+  name             text        PRIMARY KEY,
+  url              text        NOT NULL,
+  namespaces       text[]      NOT NULL DEFAULT '{}',  -- empty: every namespace
+  match_labels     jsonb       NOT NULL DEFAULT '{}',  -- checks.labels must contain these
+  events           text[]      NOT NULL DEFAULT '{check.down,check.up}',
+  enabled          boolean     NOT NULL DEFAULT true,
+  disabled_reason  text,                               -- e.g. the receiver answered 410 Gone
+  updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
 -- The webhook outbox: one row per transition and matching receiver.
 CREATE TABLE vigil.webhook_deliveries (
   id               text        PRIMARY KEY,  -- the webhook-id, stable across retries

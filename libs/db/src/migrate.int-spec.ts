@@ -48,6 +48,7 @@ describe('migrations', () => {
       'uptime_rollups',
       'webhook_attempts',
       'webhook_deliveries',
+      'webhook_receivers',
     ]);
     const partitions = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'vigil.probe_results'::regclass`,
