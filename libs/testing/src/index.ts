@@ -2,3 +2,4 @@ export * from './certificates.js';
 export * from './control-plane.js';
 export * from './postgres.js';
 export * from './processes.js';
+export * from './services.js';
