@@ -17,6 +17,7 @@ const suites = {
 export function jestConfig({ displayName, suite = 'unit' }) {
   return {
     displayName: `${displayName}:${suite}`,
+    reporters: ['default', [`${workspaceRoot}tools/jest-summary-reporter.js`, { name: `${displayName}:${suite}` }]],
     testEnvironment: 'node',
     extensionsToTreatAsEsm: ['.ts'],
     transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
