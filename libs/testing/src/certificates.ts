@@ -29,34 +29,64 @@ export interface ControlPlaneCertificates {
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
+export interface IssuedCertificate {
+  cert: string;
+  key: string;
+}
+
+export interface CertificateRequest {
+  subject: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  usage: 'server' | 'client';
+}
+
+/** A throwaway certificate authority (openssl), for API servers, clients and TLS stand-ins of real sites. */
+export class TestCertificateAuthority {
+  private constructor(
+    readonly dir: string,
+    readonly cert: string,
+    readonly key: string,
+  ) {}
+
+  static async create(dir: string, name = 'vigil-test-ca'): Promise<TestCertificateAuthority> {
+    const ca = new TestCertificateAuthority(dir, join(dir, `${name}.crt`), join(dir, `${name}.key`));
+    await openssl(['req', '-x509', ...EC_KEY, '-keyout', ca.key, '-out', ca.cert, '-days', '2', '-subj', `/CN=${name}`]);
+    return ca;
+  }
+
+  async issue(name: string, request: CertificateRequest): Promise<IssuedCertificate> {
+    const p = (suffix: string) => join(this.dir, `${name}.${suffix}`);
+    const altNames = [...(request.dnsNames ?? []).map((d) => `DNS:${d}`), ...(request.ipAddresses ?? []).map((ip) => `IP:${ip}`)];
+    const extensions = [`extendedKeyUsage=${request.usage === 'server' ? 'serverAuth' : 'clientAuth'}`];
+    if (altNames.length > 0) extensions.push(`subjectAltName=${altNames.join(',')}`);
+    await writeFile(p('ext'), `${extensions.join('\n')}\n`);
+    await openssl(['req', ...EC_KEY, '-keyout', p('key'), '-out', p('csr'), '-subj', request.subject]);
+    await openssl(['x509', '-req', '-in', p('csr'), '-CA', this.cert, '-CAkey', this.key, '-CAcreateserial', '-days', '2', '-out', p('crt'), '-extfile', p('ext')]);
+    return { cert: p('crt'), key: p('key') };
+  }
+}
+
 /** A throwaway CA, a serving certificate for 127.0.0.1, an admin client certificate (system:masters) and a service-account key pair. */
 export async function createCertificates(dir: string): Promise<ControlPlaneCertificates> {
-  const p = (name: string) => join(dir, name);
-  const c: ControlPlaneCertificates = {
-    caCert: p('ca.crt'),
-    caKey: p('ca.key'),
-    servingCert: p('apiserver.crt'),
-    servingKey: p('apiserver.key'),
-    adminCert: p('admin.crt'),
-    adminKey: p('admin.key'),
-    serviceAccountKey: p('sa.key'),
-    serviceAccountPub: p('sa.pub'),
-  };
-  await openssl(['req', '-x509', ...EC_KEY, '-keyout', c.caKey, '-out', c.caCert, '-days', '2', '-subj', '/CN=vigil-test-ca']);
-
-  const sign = async (name: string, subject: string, extensions: string) => {
-    const csr = p(`${name}.csr`);
-    const ext = p(`${name}.ext`);
-    await writeFile(ext, extensions);
-    await openssl(['req', ...EC_KEY, '-keyout', p(`${name}.key`), '-out', csr, '-subj', subject]);
-    await openssl(['x509', '-req', '-in', csr, '-CA', c.caCert, '-CAkey', c.caKey, '-CAcreateserial', '-days', '2', '-out', p(`${name}.crt`), '-extfile', ext]);
-  };
-  await Promise.all([
-    sign('apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n'),
-    sign('admin', '/O=system:masters/CN=vigil-admin', 'extendedKeyUsage=clientAuth\n'),
-    openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', c.serviceAccountKey]).then(() =>
-      openssl(['pkey', '-in', c.serviceAccountKey, '-pubout', '-out', c.serviceAccountPub]),
+  const ca = await TestCertificateAuthority.create(dir, 'ca');
+  const serviceAccountKey = join(dir, 'sa.key');
+  const serviceAccountPub = join(dir, 'sa.pub');
+  const [serving, admin] = await Promise.all([
+    ca.issue('apiserver', { subject: '/CN=kube-apiserver', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost', 'kubernetes.default.svc'], usage: 'server' }),
+    ca.issue('admin', { subject: '/O=system:masters/CN=vigil-admin', usage: 'client' }),
+    openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', serviceAccountKey]).then(() =>
+      openssl(['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]),
     ),
   ]);
-  return c;
+  return {
+    caCert: ca.cert,
+    caKey: ca.key,
+    servingCert: serving.cert,
+    servingKey: serving.key,
+    adminCert: admin.cert,
+    adminKey: admin.key,
+    serviceAccountKey,
+    serviceAccountPub,
+  };
 }
