@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createPool, migrate } from '@vigil/db';
-import { PostgresServer, freePort, waitFor, type TestDatabase } from '@vigil/testing';
 
 // The service as it ships: the built dist/main.js (nx builds it before this suite).
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -16,18 +14,6 @@ function runMain(env: NodeJS.ProcessEnv) {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
-
-let server: PostgresServer;
-let db: TestDatabase;
-
-beforeAll(async () => {
-  server = await PostgresServer.start();
-  db = await server.createDatabase();
-});
-
-afterAll(async () => {
-  await server?.destroy();
-});
 
 describe('a service process', () => {
   it('lists every bad variable as JSON on stderr and exits 1', async () => {
@@ -49,31 +35,14 @@ describe('a service process', () => {
     expect(await run.exited).toBe(1);
     expect(JSON.parse(run.output().stderr).problems).toEqual(['DATABASE_URL is required (PostgreSQL connection URL)']);
   });
-
-  it('serves health and metrics, is ready only with a current schema, and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
-    const run = runMain({ DATABASE_URL: db.url, OPS_PORT: String(port) });
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor('the ops server', async () => (await fetch(`${base}/healthz`)).ok);
-
-    const notReady = await fetch(`${base}/readyz`);
-    expect(notReady.status).toBe(503);
-    expect(((await notReady.json()) as { checks: Record<string, string> }).checks.postgres).toMatch(/run the migrations/);
-
-    const pool = createPool({ connectionString: db.url, applicationName: 'test', max: 1 });
-    await migrate(pool);
-    await pool.end();
-    const ready = await fetch(`${base}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok' } });
-
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain('vigil_process_resident_memory_bytes{service="watcher"}');
-
-    run.child.kill('SIGTERM');
-    expect(await run.exited).toBe(0);
-    const logs = run.output().stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; service: string; level: string });
-    expect(logs.every((l) => l.service === 'watcher')).toBe(true);
-    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
+  it('refuses lease timings that would let two leaders overlap', async () => {
+    const run = runMain({ DATABASE_URL: 'postgres://u@127.0.0.1:1/db', LEASE_DURATION: '10s', LEASE_RENEW_DEADLINE: '10s', LEASE_RETRY_PERIOD: '9s' });
+    expect(await run.exited).toBe(1);
+    expect(JSON.parse(run.output().stderr).problems).toEqual([
+      'LEASE_RENEW_DEADLINE=10s must be less than LEASE_DURATION=10s',
+      'LEASE_RETRY_PERIOD=9s must be well below LEASE_RENEW_DEADLINE=10s (at most renew deadline / 1.2)',
+    ]);
   });
+
+  // Health, readiness, metrics and shutdown against a real API server: see watcher.int-spec.ts.
 });

@@ -1,0 +1,92 @@
+import { parseDuration } from '@vigil/config';
+import type { CheckState, UptimeCheck } from '@vigil/k8s';
+
+/** The watcher-owned columns of one `vigil.checks` row, plus the seed state used only when the row is new. */
+export interface CheckRow {
+  uid: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  labels: Record<string, string>;
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  interval_ms: number;
+  timeout_ms: number;
+  expect_status_codes: string[];
+  expect_body_contains: string | null;
+  failure_threshold: number;
+  success_threshold: number;
+  paused: boolean;
+  publish: boolean;
+  display_name: string | null;
+  group_name: string | null;
+  /** Seeds `state` on insert only: the prober owns it afterwards. */
+  seed_state: CheckState | null;
+  /** Seeds `state_since` on insert only. */
+  seed_state_since: string | null;
+}
+
+const STATES: readonly string[] = ['up', 'down', 'pending', 'paused'];
+
+export class InvalidCheckError extends Error {
+  override name = 'InvalidCheckError';
+}
+
+/**
+ * Maps an UptimeCheck (defaults filled in by the API server) to its row. The
+ * CRD's validation already refuses bad specs; the same limits are checked here
+ * because the table's CHECK constraints would otherwise fail a whole batch.
+ */
+export function toCheckRow(check: UptimeCheck): CheckRow {
+  const { metadata: meta, spec } = check;
+  const where = `${meta.namespace}/${meta.name}`;
+  if (!meta.uid) throw new InvalidCheckError(`${where} has no uid`);
+  if (!spec?.url) throw new InvalidCheckError(`${where} has no spec.url`);
+  let intervalMs: number;
+  let timeoutMs: number;
+  try {
+    intervalMs = parseDuration(spec.interval ?? '30s');
+    timeoutMs = parseDuration(spec.timeout ?? '10s');
+  } catch (err) {
+    throw new InvalidCheckError(`${where}: ${(err as Error).message}`);
+  }
+  if (intervalMs < 5000 || intervalMs > 86_400_000) throw new InvalidCheckError(`${where}: interval must be between 5s and 24h`);
+  if (timeoutMs <= 0 || timeoutMs >= intervalMs) throw new InvalidCheckError(`${where}: timeout must be positive and less than interval`);
+  const failureThreshold = spec.failureThreshold ?? 1;
+  const successThreshold = spec.successThreshold ?? 1;
+  for (const [field, value] of [['failureThreshold', failureThreshold], ['successThreshold', successThreshold]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 10) throw new InvalidCheckError(`${where}: ${field} must be an integer from 1 to 10`);
+  }
+  const status = check.status;
+  const seedState = status?.state && STATES.includes(status.state) ? status.state : null;
+  const seedSince = status?.since && !Number.isNaN(Date.parse(status.since)) ? status.since : null;
+  return {
+    uid: meta.uid,
+    namespace: meta.namespace,
+    name: meta.name,
+    generation: meta.generation ?? 1,
+    labels: meta.labels ?? {},
+    url: spec.url,
+    method: spec.method ?? 'GET',
+    headers: spec.headers ?? {},
+    interval_ms: intervalMs,
+    timeout_ms: timeoutMs,
+    expect_status_codes: spec.expect?.statusCodes ?? ['200-399'],
+    expect_body_contains: spec.expect?.bodyContains || null,
+    failure_threshold: failureThreshold,
+    success_threshold: successThreshold,
+    paused: spec.paused ?? false,
+    publish: spec.statusPage?.publish ?? true,
+    display_name: spec.statusPage?.displayName || null,
+    group_name: spec.statusPage?.group || null,
+    seed_state: seedState,
+    seed_state_since: seedState ? seedSince : null,
+  };
+}
+
+/** The watcher-owned content of a row: equal fingerprints mean writing would change nothing. */
+export function rowFingerprint(row: CheckRow): string {
+  const { seed_state: _state, seed_state_since: _since, ...owned } = row;
+  return JSON.stringify(owned);
+}
