@@ -15,7 +15,8 @@ NX := nx
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^## [a-zA-Z_-]+: ' $(MAKEFILE_LIST) | sed -E 's/^## ([a-zA-Z_-]+): /\1\t/' | awk -F'\t' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -52,7 +53,7 @@ test-integration: deps control-plane ## Integration suites (*.int-spec.ts) on re
 .PHONY: test
 test: deps control-plane ## Everything CI runs: lint, type-check, unit and integration suites
 	@rm -f test-artifacts/jest-summary.jsonl
-	$(MAKE) --no-print-directory lint typecheck test-unit test-integration
+	$(MAKE) --no-print-directory lint typecheck test-unit test-integration terraform-test
 	@node tools/test-summary.js
 
 .PHONY: dev
@@ -60,8 +61,10 @@ dev: deps control-plane compile ## Local stack: control plane, Postgres, migrati
 	node tools/dev.ts
 
 .PHONY: db-migrate
-db-migrate: deps ## Apply migrations to $$DATABASE_URL
+db-migrate: deps ## Apply migrations to the database in DATABASE_URL
 	$(NX) run db:db:migrate
+
+include terraform/terraform.mk
 
 .PHONY: clean
 clean: ## Remove build outputs and Nx cache (not the control-plane binaries)
