@@ -47,7 +47,7 @@ test-unit: deps ## Unit suites (*.spec.ts)
 	$(NX) run-many -t test --outputStyle=static
 
 .PHONY: test-integration
-test-integration: deps control-plane ## Integration suites (*.int-spec.ts) on real Postgres and a real API server
+test-integration: deps control-plane netpol-analyzer ## Integration suites (*.int-spec.ts) on real Postgres and a real API server
 	$(NX) run-many -t test:integration --parallel=1 --outputStyle=static
 
 .PHONY: test
@@ -64,6 +64,7 @@ dev: deps control-plane compile ## Local stack: control plane, Postgres, migrati
 db-migrate: deps ## Apply migrations to the database in DATABASE_URL
 	$(NX) run db:db:migrate
 
+include mk/chart.mk
 include terraform/terraform.mk
 
 .PHONY: clean

@@ -10,7 +10,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts', 'e2e/src/**/*.ts'],
+    files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts', 'e2e/src/**/*.ts', 'charts/tests/src/**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
       // Services talk through Postgres, never through each other's code; tests

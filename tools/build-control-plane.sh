@@ -14,7 +14,9 @@ KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"      # go.mod says go 1.26.0: the machin
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 CACHE_DIR="${VIGIL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}"
-BIN_DIR="$CACHE_DIR/control-plane/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION/bin"
+# Bump when the build itself changes (flags), so caches built the old way are not reused.
+BUILD_REVISION=2
+BIN_DIR="$CACHE_DIR/control-plane/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION-r$BUILD_REVISION/bin"
 SRC_DIR="$CACHE_DIR/control-plane/src"
 
 log() { printf '[build-control-plane] %s\n' "$*" >&2; }
@@ -138,8 +140,15 @@ build_helm() {
     printf '//go:build tools\n\npackage tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$dir/tools.go"
     (cd "$dir" && go mod tidy)
   fi
-  (cd "$dir" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-    -o "$BIN_DIR/helm.tmp" helm.sh/helm/v3/cmd/helm)
+  # Without these, helm assumes Kubernetes 1.20 when it renders offline
+  # (`helm template`, `helm lint`), and charts needing a newer one fail.
+  local kube_major kube_minor ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  kube_major="$(cut -d. -f1 <<<"${KUBE_VERSION#v}")"
+  kube_minor="$(cut -d. -f2 <<<"${KUBE_VERSION#v}")"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ldflags+=" -X $pkg.k8sVersionMajor=$kube_major -X $pkg.k8sVersionMinor=$kube_minor"
+  done
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$BIN_DIR/helm.tmp" helm.sh/helm/v3/cmd/helm)
   mv "$BIN_DIR/helm.tmp" "$BIN_DIR/helm"
 }
 
