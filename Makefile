@@ -52,7 +52,7 @@ test-integration: deps control-plane netpol-analyzer ## Integration suites (*.in
 
 .PHONY: test
 test: deps control-plane ## Everything CI runs: lint, type-check, unit and integration suites
-	@rm -f test-artifacts/jest-summary.jsonl
+	@rm -rf test-artifacts/jest
 	$(MAKE) --no-print-directory lint typecheck test-unit test-integration terraform-test
 	@node tools/test-summary.js
 

@@ -1,15 +1,17 @@
-// Prints the totals of every Jest run since `make test` started, as the
-// closing line CI reads: "N passed, N failed".
-import { readFileSync } from 'node:fs';
+// The closing line of `make test`, over every Jest run since it started
+// (including runs Nx replayed from its cache): "N passed, N failed".
+import { readdirSync, readFileSync } from 'node:fs';
 
-const file = new URL('../test-artifacts/jest-summary.jsonl', import.meta.url);
-let lines = [];
+const dir = new URL('../test-artifacts/jest/', import.meta.url);
+let runs = [];
 try {
-  lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  runs = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')));
 } catch {
-  // No run recorded: report zero, which CI treats as "ran no test".
+  // No run recorded: zero, which CI reads as "ran no test".
 }
-const total = (key) => lines.reduce((sum, l) => sum + l[key], 0);
+const total = (key) => runs.reduce((sum, r) => sum + r[key], 0);
 const skipped = total('skipped');
-console.log(`Jest runs in this invocation: ${lines.length} (suites replayed from the Nx cache are not counted)`);
+console.log(`Jest runs: ${runs.length}`);
 console.log(`${total('passed')} passed, ${total('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);
