@@ -1,0 +1,3 @@
+module vigil.dev/bench/prober-target
+
+go 1.26

@@ -1,0 +1,145 @@
+import type { Pool, PoolClient } from '@vigil/db';
+import type { CheckState } from '../state/state-machine.js';
+import type { ClaimedCheck } from '../types.js';
+
+interface ClaimRow {
+  uid: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  labels: Record<string, string>;
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  interval_ms: number;
+  timeout_ms: number;
+  expect_status_codes: string[];
+  expect_body_contains: string | null;
+  failure_threshold: number;
+  success_threshold: number;
+  next_due_at: Date;
+  state: CheckState;
+  consecutive_failures: number;
+  consecutive_successes: number;
+}
+
+/**
+ * Claims up to `limit` check slots due before the claim horizon: rows not
+ * paused whose lease is free or expired, locked with SKIP LOCKED so
+ * concurrent replicas split the due rows instead of queueing on each other.
+ * The horizon is the start of the current claim period (database clock, on a
+ * grid of `periodMs` shared by every replica) plus `lookaheadMs`, so every
+ * claim in one period, by any replica, reaches the same horizon. The lease
+ * lasts until the slot's due time plus the check's timeout plus `leaseMs`:
+ * long enough to probe and write the result, short enough that a dead
+ * replica's slots are taken over soon. Returns the database clock and the horizon.
+ */
+export async function claimDueChecks(
+  client: PoolClient,
+  params: { prober: string; periodMs: number; lookaheadMs: number; limit: number; leaseMs: number },
+): Promise<{ checks: ClaimedCheck[]; dbNow: number; horizon: number }> {
+  await client.query('BEGIN');
+  try {
+    // Never wait on a lock in the claim path: a stuck claim delays every probe.
+    await client.query(`SET LOCAL lock_timeout = '1s'`);
+    const { rows: clock } = await client.query<{ db_now: Date; horizon: Date }>(
+      `SELECT now() AS db_now, date_bin($1::int * interval '1 millisecond', now(), timestamptz 'epoch') + $2::int * interval '1 millisecond' AS horizon`,
+      [params.periodMs, params.lookaheadMs],
+    );
+    const { db_now: dbNow, horizon } = clock[0]!;
+    const { rows } = await client.query<ClaimRow>(
+      `WITH due AS (
+         SELECT uid FROM vigil.checks
+         WHERE NOT paused
+           AND next_due_at <= $2
+           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         ORDER BY next_due_at
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE vigil.checks c
+       SET lease_owner = $1,
+           lease_expires_at = greatest(c.next_due_at, now()) + (c.timeout_ms + $4::int) * interval '1 millisecond'
+       FROM due
+       WHERE c.uid = due.uid
+       RETURNING c.uid, c.namespace, c.name, c.generation, c.labels, c.url, c.method, c.headers, c.interval_ms, c.timeout_ms,
+                 c.expect_status_codes, c.expect_body_contains, c.failure_threshold, c.success_threshold, c.next_due_at,
+                 c.state, c.consecutive_failures, c.consecutive_successes`,
+      [params.prober, horizon, params.limit, params.leaseMs],
+    );
+    await client.query('COMMIT');
+    return {
+      dbNow: dbNow.getTime(),
+      horizon: horizon.getTime(),
+      checks: rows.map((r) => ({
+        dueAt: r.next_due_at.getTime(),
+        counters: { state: r.state, consecutiveFailures: r.consecutive_failures, consecutiveSuccesses: r.consecutive_successes },
+        spec: {
+          uid: r.uid,
+          namespace: r.namespace,
+          name: r.name,
+          generation: Number(r.generation),
+          labels: r.labels,
+          url: r.url,
+          method: r.method,
+          headers: r.headers,
+          intervalMs: r.interval_ms,
+          timeoutMs: r.timeout_ms,
+          expectStatusCodes: r.expect_status_codes,
+          expectBodyContains: r.expect_body_contains,
+          failureThreshold: r.failure_threshold,
+          successThreshold: r.success_threshold,
+        },
+      })),
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Gives slots back without probing them (shutdown, or a row that changed): the due time stays, so another replica takes them at once. */
+export async function releaseLeases(pool: Pool, prober: string, uids: readonly string[] | null): Promise<number> {
+  const result = await pool.query(
+    `UPDATE vigil.checks SET lease_owner = NULL, lease_expires_at = NULL
+     WHERE lease_owner = $1 AND ($2::uuid[] IS NULL OR uid = ANY($2::uuid[]))`,
+    [prober, uids],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** The current generation and paused flag of the given checks; a deleted check is absent. */
+export async function currentGenerations(pool: Pool, uids: readonly string[]): Promise<Map<string, { generation: number; paused: boolean }>> {
+  const { rows } = await pool.query<{ uid: string; generation: number; paused: boolean }>(
+    `SELECT uid, generation, paused FROM vigil.checks WHERE uid = ANY($1::uuid[])`,
+    [uids],
+  );
+  return new Map(rows.map((r) => [r.uid, { generation: Number(r.generation), paused: r.paused }]));
+}
+
+/**
+ * Moves paused checks into state `paused` in one statement: the state, a
+ * transition row each (no outbox rows: pausing notifies no receiver), counters
+ * reset so that resuming starts afresh, leases dropped. NOTIFY
+ * vigil_transitions lets the alerter show it in the status. Returns how many moved.
+ */
+export async function settlePausedChecks(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ moved: number }>(
+    `WITH target AS (
+       SELECT uid, state FROM vigil.checks WHERE paused AND state <> 'paused' FOR UPDATE SKIP LOCKED
+     ), moved AS (
+       UPDATE vigil.checks c
+       SET state = 'paused', state_since = now(), consecutive_failures = 0, consecutive_successes = 0,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       FROM target WHERE c.uid = target.uid
+       RETURNING c.uid, c.namespace, c.name, c.url, c.generation, target.state AS from_state
+     ), recorded AS (
+       INSERT INTO vigil.transitions (check_uid, namespace, name, url, generation, from_state, to_state, at, code, reason, message)
+       SELECT uid, namespace, name, url, generation, from_state, 'paused', now(), 0, 'Paused', 'spec.paused is true'
+       FROM moved
+       RETURNING id
+     )
+     SELECT count(*)::int AS moved, pg_notify('vigil_transitions', max(id)::text) FROM recorded HAVING count(*) > 0`,
+  );
+  return rows[0]?.moved ?? 0;
+}

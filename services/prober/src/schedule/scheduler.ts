@@ -1,0 +1,344 @@
+import type { Pool } from '@vigil/db';
+import type { Logger } from '@vigil/observability';
+import { isTransient } from '../db-errors.js';
+import type { ProberMetrics } from '../metrics.js';
+import { probe, type ProbeOptions } from '../probe/probe.js';
+import { applyResult, type StateCounters } from '../state/state-machine.js';
+import type { ResultWriter } from '../storage/result-writer.js';
+import type { TransitionWriter } from '../transitions/transition-writer.js';
+import type { CheckSpec, ClaimedCheck } from '../types.js';
+import { claimDueChecks, currentGenerations, releaseLeases, settlePausedChecks } from './claims.queries.js';
+import { Semaphore } from './semaphore.js';
+import { nextSlot } from './slots.js';
+
+export interface SchedulerOptions {
+  pool: Pool;
+  prober: string;
+  concurrency: number;
+  /** Added to each check's due time and timeout to form its lease. */
+  leaseMs: number;
+  /** Slots due up to this long after the start of the current claim period are claimed and timed locally. */
+  lookaheadMs: number;
+  /** Claim periods: every replica claims at the start of each (database clock), and whenever woken. */
+  claimIntervalMs: number;
+  /** Most slots waiting for their due time in this replica. */
+  maxScheduled: number;
+  probeOptions: ProbeOptions;
+  /** Called when Postgres answers again after an outage; claiming resumes one period after it resolves. */
+  onRecovered: () => Promise<void>;
+  results: ResultWriter;
+  transitions: TransitionWriter;
+  metrics: ProberMetrics;
+  logger: Logger;
+}
+
+interface ScheduledSlot {
+  check: ClaimedCheck;
+  timer: NodeJS.Timeout;
+  /** Scheduled from memory during a Postgres outage, without a claim. */
+  local: boolean;
+}
+
+/** A check this replica probed last: enough to keep probing it from memory while Postgres is away. */
+interface HeldCheck {
+  spec: CheckSpec;
+  counters: StateCounters;
+  nextDueAt: number;
+}
+
+/**
+ * Claims due check slots, starts each probe at its due time (bounded by the
+ * concurrency limit), judges the result against the check's state and hands
+ * results and transitions to the writers. While Postgres is unreachable it
+ * keeps probing the checks it held, from memory, on their schedule.
+ */
+export class Scheduler {
+  private readonly scheduled = new Map<string, ScheduledSlot>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly held = new Map<string, HeldCheck>();
+  private readonly semaphore: Semaphore;
+  /** Database clock minus local clock, measured at each claim: due times are database times. */
+  private clockOffsetMs = 0;
+  private available = true;
+  /** Horizon of the last successful claim: no replica could claim a slot due after it before Postgres went away. */
+  private lastHorizon = 0;
+  private stopping = false;
+  private wakeUp: (() => void) | undefined;
+  private wakePending = false;
+  private loopDone: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.semaphore = new Semaphore(options.concurrency);
+  }
+
+  /** Whether the last claim reached Postgres. */
+  get postgresAvailable(): boolean {
+    return this.available;
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  /** Claim now instead of at the next tick (a NOTIFY arrived). */
+  wake(): void {
+    this.wakePending = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * vigil_checks fired: drop waiting slots whose check was deleted, paused or
+   * edited (an edit makes the row due now, so the next claim probes the new
+   * spec at once), then claim.
+   */
+  checksChanged(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = this.refreshScheduled()
+      .catch((err: Error) => this.options.logger.warn({ err: err.message }, 'cannot re-read scheduled checks'))
+      .finally(() => {
+        this.refreshing = undefined;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.checksChanged();
+        }
+      });
+    this.wake();
+  }
+
+  /** Stops claiming, gives back slots not yet started and waits for running probes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
+    await this.loopDone;
+    const unstarted = [...this.scheduled.values()];
+    for (const slot of unstarted) clearTimeout(slot.timer);
+    this.scheduled.clear();
+    const claimed = unstarted.filter((s) => !s.local).map((s) => s.check.spec.uid);
+    if (claimed.length > 0) await releaseLeases(this.options.pool, this.options.prober, claimed).catch(() => undefined);
+    await Promise.all(this.running.values());
+    this.updateGauges();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      this.wakePending = false;
+      await this.tick();
+      if (this.stopping || this.wakePending) continue;
+      // Claim at the start of the next period, in step with the other replicas.
+      const period = this.options.claimIntervalMs;
+      const untilNextPeriod = period - (((this.now() % period) + period) % period);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, untilNextPeriod + 5);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (!this.available) {
+        await this.recover();
+        return;
+      }
+      await settlePausedChecks(this.options.pool);
+      const limit = this.options.maxScheduled - this.scheduled.size;
+      // A replica with probes queued for a concurrency slot is saturated:
+      // leaving due slots to the others balances load across replicas.
+      if (limit > 0 && this.semaphore.waiting === 0) {
+        const client = await this.options.pool.connect();
+        const sentAt = Date.now();
+        let claimed: Awaited<ReturnType<typeof claimDueChecks>>;
+        try {
+          claimed = await claimDueChecks(client, {
+            prober: this.options.prober,
+            periodMs: this.options.claimIntervalMs,
+            lookaheadMs: this.options.lookaheadMs,
+            limit,
+            leaseMs: this.options.leaseMs,
+          });
+        } finally {
+          client.release();
+        }
+        this.clockOffsetMs = claimed.dbNow - (sentAt + Date.now()) / 2;
+        this.lastHorizon = claimed.horizon;
+        this.options.metrics.claimed.inc(claimed.checks.length);
+        for (const check of claimed.checks) this.schedule(check, false);
+      }
+      this.pruneHeld();
+    } catch (err) {
+      this.options.metrics.claimErrors.inc();
+      if (isTransient(err)) {
+        if (this.available) this.options.logger.warn({ err: (err as Error).message, held: this.held.size }, 'cannot claim: Postgres unreachable; probing held checks from memory');
+        this.available = false;
+      } else {
+        this.options.logger.error({ err }, 'claim failed');
+      }
+    }
+    this.options.metrics.postgresAvailable.set(this.available ? 1 : 0);
+    if (!this.available) this.scheduleHeld();
+    this.updateGauges();
+  }
+
+  private now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private schedule(check: ClaimedCheck, local: boolean): void {
+    const uid = check.spec.uid;
+    if (this.scheduled.has(uid) || this.running.has(uid)) return;
+    const delay = Math.max(0, check.dueAt - this.now());
+    const timer = setTimeout(() => this.begin(uid), delay);
+    this.scheduled.set(uid, { check, timer, local });
+  }
+
+  private begin(uid: string): void {
+    const slot = this.scheduled.get(uid);
+    if (!slot) return;
+    this.scheduled.delete(uid);
+    const run = this.run(slot).finally(() => {
+      this.running.delete(uid);
+      this.updateGauges();
+    });
+    this.running.set(uid, run);
+    this.updateGauges();
+  }
+
+  private async run(slot: ScheduledSlot): Promise<void> {
+    const { spec, counters, dueAt } = slot.check;
+    const { metrics } = this.options;
+    metrics.queued.inc();
+    await this.semaphore.acquire();
+    metrics.queued.dec();
+    try {
+      if (this.stopping) {
+        if (!slot.local) await releaseLeases(this.options.pool, this.options.prober, [spec.uid]).catch(() => undefined);
+        return;
+      }
+      const startedAt = this.now();
+      metrics.lateness.observe(Math.max(0, startedAt - dueAt) / 1000);
+      metrics.inFlight.inc();
+      const outcome = await probe(
+        {
+          url: spec.url,
+          method: spec.method,
+          headers: spec.headers,
+          timeoutMs: spec.timeoutMs,
+          expectStatusCodes: spec.expectStatusCodes,
+          expectBodyContains: spec.expectBodyContains,
+        },
+        this.options.probeOptions,
+      ).finally(() => metrics.inFlight.dec());
+      metrics.probes.inc({ result: outcome.ok ? 'success' : 'failure', reason: outcome.reason ?? 'none' });
+      metrics.probeDuration.observe(outcome.timings.totalMs / 1000);
+
+      const next = applyResult(counters, outcome.ok, spec);
+      const after: StateCounters = { state: next.state, consecutiveFailures: next.consecutiveFailures, consecutiveSuccesses: next.consecutiveSuccesses };
+      const nextDueAt = nextSlot(dueAt, spec.uid, spec.intervalMs, this.now());
+      if (next.changed) {
+        this.options.transitions.add({
+          uid: spec.uid,
+          namespace: spec.namespace,
+          name: spec.name,
+          url: spec.url,
+          generation: spec.generation,
+          from: counters.state,
+          to: next.state,
+          at: startedAt,
+          code: outcome.code,
+          latencyMs: Math.round(outcome.timings.totalMs),
+          reason: outcome.reason,
+          message: outcome.message,
+        });
+      }
+      this.options.results.add({ uid: spec.uid, generation: spec.generation, dueAt, startedAt, outcome, counters: after, nextDueAt });
+      this.held.set(spec.uid, { spec, counters: after, nextDueAt });
+    } catch (err) {
+      this.options.logger.error({ err, uid: spec.uid }, 'probe crashed');
+    } finally {
+      this.semaphore.release();
+    }
+  }
+
+  /**
+   * During an outage: the next slot of each held check is probed from memory
+   * if no replica could have claimed it before Postgres went away, i.e. it is
+   * due after the last claim horizon. Claims run in step (same periods, same
+   * horizons), so every replica's last horizon is the same unless Postgres
+   * died during the few milliseconds of a period's claims. Results and
+   * transitions wait in the writers.
+   */
+  private scheduleHeld(): void {
+    const horizon = this.now() + this.options.lookaheadMs;
+    const claimableUntil = this.lastHorizon;
+    for (const [uid, held] of this.held) {
+      if (held.nextDueAt <= claimableUntil || held.nextDueAt > horizon) continue;
+      if (this.scheduled.size >= this.options.maxScheduled) break;
+      this.schedule({ spec: held.spec, counters: held.counters, dueAt: held.nextDueAt }, true);
+      this.held.delete(uid);
+    }
+  }
+
+  /**
+   * Postgres answers again. Before claiming, every replica first writes what
+   * it buffered (each check's latest state and next slot among it), and waits
+   * one more claim period, so that no replica claims a check another one
+   * probed from memory with the stale state and schedule of before the outage.
+   * Slots scheduled from memory and not started yet go back to claiming.
+   */
+  private async recover(): Promise<void> {
+    await this.options.pool.query('SELECT 1');
+    this.options.logger.info({ results: this.options.results.buffered, transitions: this.options.transitions.buffered }, 'Postgres is back; writing buffered work before claiming');
+    this.dropLocalSlots();
+    await this.options.onRecovered();
+    await new Promise((r) => setTimeout(r, this.options.claimIntervalMs));
+    this.available = true;
+    this.options.logger.info('claiming again');
+  }
+
+  /** Postgres is back: slots scheduled from memory and not started yet go back to claiming, which other replicas take part in. */
+  private dropLocalSlots(): void {
+    for (const [uid, slot] of this.scheduled) {
+      if (!slot.local) continue;
+      clearTimeout(slot.timer);
+      this.scheduled.delete(uid);
+    }
+  }
+
+  /** With Postgres reachable, a held check whose next slot has passed belongs to whoever claimed it. */
+  private pruneHeld(): void {
+    const now = this.now();
+    for (const [uid, held] of this.held) if (held.nextDueAt < now) this.held.delete(uid);
+  }
+
+  private async refreshScheduled(): Promise<void> {
+    const claimed = [...this.scheduled.entries()].filter(([, s]) => !s.local).map(([uid]) => uid);
+    if (claimed.length === 0) return;
+    const current = await currentGenerations(this.options.pool, claimed);
+    const release: string[] = [];
+    for (const uid of claimed) {
+      const slot = this.scheduled.get(uid);
+      if (!slot) continue;
+      const row = current.get(uid);
+      if (row && !row.paused && row.generation === slot.check.spec.generation) continue;
+      clearTimeout(slot.timer);
+      this.scheduled.delete(uid);
+      this.held.delete(uid);
+      if (row) release.push(uid);
+    }
+    if (release.length > 0) await releaseLeases(this.options.pool, this.options.prober, release);
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.options.metrics.scheduled.set(this.scheduled.size);
+  }
+}

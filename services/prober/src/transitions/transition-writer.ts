@@ -1,0 +1,118 @@
+import type { Pool, PoolClient } from '@vigil/db';
+import type { Logger } from '@vigil/observability';
+import { isTransient } from '../db-errors.js';
+import type { ProberMetrics } from '../metrics.js';
+import { eventFor } from '../state/state-machine.js';
+import type { TransitionRecord } from '../types.js';
+import { insertDeliveries, insertTransition, notifyTransition, setCheckState, webhookPayload } from './transitions.queries.js';
+
+const MAX_RETRY_DELAY_MS = 5_000;
+/** A transition Postgres refuses this many times for a non-transient reason (a bug, not an outage) is given up, loudly. */
+const MAX_REJECTIONS = 10;
+
+/**
+ * Writes transitions in the order they happened, each in its own transaction
+ * with the new state and its outbox rows, followed by NOTIFY vigil_transitions.
+ * While Postgres is away they wait in memory, unbounded: transitions are few
+ * and are never dropped to make room.
+ */
+export class TransitionWriter {
+  private readonly queue: TransitionRecord[] = [];
+  private draining: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private rejections = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly metrics: ProberMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  add(transition: TransitionRecord): void {
+    this.queue.push(transition);
+    this.metrics.transitionsBuffered.set(this.queue.length);
+    if (this.failures === 0) void this.drain();
+  }
+
+  drain(): Promise<void> {
+    this.draining ??= this.run().finally(() => (this.draining = null));
+    return this.draining;
+  }
+
+  async stop(deadline: number): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    while (this.queue.length > 0 && Date.now() < deadline) {
+      await this.drain();
+      if (this.queue.length > 0) await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, deadline - Date.now()))));
+    }
+    if (this.queue.length > 0) this.logger.error({ transitions: this.queue.length }, 'transitions not written before shutdown');
+  }
+
+  private async run(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      try {
+        const written = await this.write(next);
+        this.queue.shift();
+        this.failures = 0;
+        this.rejections = 0;
+        if (written) this.metrics.transitions.inc({ to: next.to });
+        else this.logger.info({ uid: next.uid, from: next.from, to: next.to }, 'transition skipped: the check is gone or already moved');
+      } catch (err) {
+        this.failures++;
+        if (!isTransient(err)) {
+          this.rejections++;
+          this.logger.error({ err, uid: next.uid, attempt: this.rejections }, 'Postgres rejected a transition');
+          if (this.rejections >= MAX_REJECTIONS) {
+            this.queue.shift();
+            this.metrics.dropped.inc({ reason: 'rejected' });
+            this.rejections = 0;
+          }
+        } else if (this.failures === 1) {
+          this.logger.warn({ err: (err as Error).message, buffered: this.queue.length }, 'cannot write transitions; keeping them until Postgres is back');
+        }
+        if (!this.stopped) {
+          const delay = Math.min(250 * 2 ** (this.failures - 1), MAX_RETRY_DELAY_MS);
+          this.retryTimer = setTimeout(() => void this.drain(), delay);
+        }
+        return;
+      } finally {
+        this.metrics.transitionsBuffered.set(this.queue.length);
+      }
+    }
+  }
+
+  /** One transaction: state, transition row, outbox rows, NOTIFY. False when the row was gone or had moved on. */
+  private async write(t: TransitionRecord): Promise<boolean> {
+    const client: PoolClient = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const row = await setCheckState(client, t);
+      if (!row) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      const id = await insertTransition(client, t);
+      const event = eventFor(t.to);
+      if (event) await insertDeliveries(client, id, t, row.labels, event, webhookPayload(t, event));
+      await notifyTransition(client, id);
+      await client.query('COMMIT');
+      return true;
+    } catch (err) {
+      broken = err as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release(broken && isTransient(broken) ? broken : undefined);
+    }
+  }
+}
