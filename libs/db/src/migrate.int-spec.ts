@@ -41,6 +41,7 @@ describe('migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'vigil' AND table_name NOT LIKE 'probe_results_%' ORDER BY table_name`,
     );
     expect(rows.map((r) => r.table_name)).toEqual([
+      'check_status_reports',
       'checks',
       'probe_results',
       'schema_migrations',

@@ -1,0 +1,4 @@
+export * from './secret.js';
+export * from './sign.js';
+export * from './verify.js';
+export * from './payload.js';

@@ -1,0 +1,219 @@
+import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { Pool } from '@vigil/db';
+import { UPTIME_CHECK, type UptimeCheckStatus } from '@vigil/k8s';
+import type { Logger } from '@vigil/observability';
+import type { AlerterMetrics } from '../metrics.js';
+import { CoalescedTask } from '../wakeup/coalesced-task.js';
+import { buildStatus, lastDeliveryOf, type CheckSnapshot } from './check-status.js';
+import type { CheckRef, EventRecorder, EventReason } from './events.js';
+import {
+  checksDueForRefresh,
+  clearDeliveryReports,
+  deleteOrphanReports,
+  markTransitionsApplied,
+  pendingDeliveryReports,
+  pendingTransitions,
+  recordStatusReport,
+  type PendingDeliveryReport,
+  type PendingTransition,
+} from './status.queries.js';
+import type { TokenBucket } from './token-bucket.js';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const TRANSITION_BATCH = 100;
+const DELIVERY_BATCH = 100;
+const ORPHAN_SWEEP_MS = 10 * 60_000;
+
+export interface StatusWriterOptions {
+  pool: Pool;
+  objects: CustomObjectsApi;
+  events: EventRecorder;
+  bucket: TokenBucket;
+  refreshPeriodMs: number;
+  qps: number;
+  /** Whether this replica holds the status lock. */
+  isWriter(): boolean;
+  logger: Logger;
+  metrics: AlerterMetrics;
+}
+
+type PatchResult = 'ok' | 'not_found';
+
+/**
+ * Mirrors vigil.checks into UptimeCheck /status and records Events: first
+ * unapplied transitions (Event + immediate patch), then delivery outcomes
+ * (lastDelivery, WebhookFailed), then throttled refreshes of probe figures.
+ * Every API call takes a token from the QPS budget. A refresh batch is about
+ * half a second of budget, so a transition never waits long behind refreshes.
+ */
+export class StatusWriter {
+  private readonly task: CoalescedTask;
+  private readonly abort = new AbortController();
+  private lastOrphanSweep = 0;
+  private apiHealthy = true;
+  private lastApiError: string | undefined;
+  private failedThisRound = false;
+
+  constructor(private readonly options: StatusWriterOptions) {
+    this.task = new CoalescedTask(
+      () => this.round(),
+      (err) => {
+        if (this.abort.signal.aborted) return;
+        options.logger.warn({ err: (err as Error).message }, 'status round failed; retrying');
+        this.task.runAt(Date.now() + 2_000);
+      },
+    );
+  }
+
+  nudge(): void {
+    this.task.nudge();
+  }
+
+  /** For /readyz detail: whether the last API call worked. */
+  get apiServer(): string {
+    return this.apiHealthy ? 'ok' : `failing: ${this.lastApiError}`;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('stopping'));
+    await this.task.stop();
+  }
+
+  private async round(): Promise<void> {
+    if (!this.options.isWriter() || this.abort.signal.aborted) return;
+    this.failedThisRound = false;
+    const transitions = await pendingTransitions(this.options.pool, TRANSITION_BATCH);
+    if (transitions.length > 0) await this.applyTransitions(transitions);
+    const deliveries = await pendingDeliveryReports(this.options.pool, DELIVERY_BATCH);
+    if (deliveries.length > 0) await this.reportDeliveries(deliveries);
+    const refreshBatch = Math.max(1, Math.floor(this.options.qps / 2));
+    const due = await checksDueForRefresh(this.options.pool, this.options.refreshPeriodMs, refreshBatch);
+    await Promise.all(
+      due.map(async ({ check, previous }) => {
+        const { status, ready } = buildStatus(check, previous);
+        const result = await this.patch(check, { ...status }, 'refresh');
+        // A check whose object is gone is recorded too, so it is not retried until something changes.
+        if (result) await recordStatusReport(this.options.pool, check, ready);
+      }),
+    );
+    if (Date.now() - this.lastOrphanSweep > ORPHAN_SWEEP_MS) {
+      this.lastOrphanSweep = Date.now();
+      await deleteOrphanReports(this.options.pool);
+    }
+    if (this.failedThisRound) this.task.runAt(Date.now() + 2_000);
+    else if (transitions.length === TRANSITION_BATCH || deliveries.length === DELIVERY_BATCH || due.length === refreshBatch) this.task.nudge();
+  }
+
+  private async applyTransitions(transitions: PendingTransition[]): Promise<void> {
+    const byCheck = new Map<string, PendingTransition[]>();
+    for (const t of transitions) byCheck.set(t.checkUid, [...(byCheck.get(t.checkUid) ?? []), t]);
+    await Promise.all(
+      [...byCheck.values()].map(async (group) => {
+        const latest = group[group.length - 1]!;
+        const current = latest.current;
+        if (current) {
+          const ref = { namespace: current.check.namespace, name: current.check.name, uid: current.check.uid };
+          const { status, ready } = buildStatus(current.check, current.previous);
+          const result = await this.patch(current.check, status, 'transition');
+          if (result === 'ok') {
+            for (const t of group) this.options.metrics.transitionToStatusSeconds.observe((Date.now() - t.createdAt.getTime()) / 1000);
+            for (const t of group) if (t.to === 'down' || t.to === 'up') await this.event(ref, t.to === 'down' ? 'Warning' : 'Normal', t.to === 'down' ? 'Down' : 'Up', transitionMessage(t), t.at);
+          }
+          if (result) await recordStatusReport(this.options.pool, current.check, ready);
+          if (!result) return;
+        }
+        // Also when the check is gone: nothing is left to show it on.
+        await markTransitionsApplied(this.options.pool, group.map((t) => t.id));
+      }),
+    );
+  }
+
+  private async reportDeliveries(reports: PendingDeliveryReport[]): Promise<void> {
+    const latestByCheck = new Map<string, PendingDeliveryReport>();
+    for (const r of reports) latestByCheck.set(r.checkUid, r);
+    const done: PendingDeliveryReport[] = [];
+    await Promise.all(
+      [...latestByCheck.values()].map(async (latest) => {
+        const group = reports.filter((r) => r.checkUid === latest.checkUid);
+        if (!latest.checkExists) {
+          done.push(...group);
+          return;
+        }
+        const ref = { namespace: latest.namespace, name: latest.name, uid: latest.checkUid };
+        const result = await this.patch({ ...ref }, { lastDelivery: lastDeliveryOf(latest) }, 'delivery');
+        if (!result) return;
+        if (result === 'ok') {
+          for (const r of group) {
+            if (r.status === 'dead' || r.status === 'disabled') {
+              const message = `${r.eventType} webhook ${r.id} to receiver ${r.receiver} ${r.status === 'dead' ? `failed after ${r.attempts} attempts` : 'was not sent: receiver disabled'}: ${r.lastError ?? 'unknown error'}`;
+              await this.event(ref, 'Warning', 'WebhookFailed', message, r.updatedAt);
+            }
+          }
+        }
+        done.push(...group);
+      }),
+    );
+    if (done.length > 0) await clearDeliveryReports(this.options.pool, done);
+  }
+
+  /** Merge-patches /status under the budget. Returns the result, or undefined when the API call failed (retried next round). */
+  private async patch(check: Pick<CheckSnapshot, 'namespace' | 'name'>, status: UptimeCheckStatus, kind: 'transition' | 'refresh' | 'delivery'): Promise<PatchResult | undefined> {
+    await this.takeToken();
+    try {
+      await this.options.objects.patchNamespacedCustomObjectStatus(
+        { group: UPTIME_CHECK.group, version: UPTIME_CHECK.version, plural: UPTIME_CHECK.plural, namespace: check.namespace, name: check.name, body: { status } },
+        MERGE_PATCH,
+      );
+      this.options.metrics.statusPatches.inc({ kind, result: 'ok' });
+      this.apiHealthy = true;
+      return 'ok';
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) {
+        this.options.metrics.statusPatches.inc({ kind, result: 'not_found' });
+        return 'not_found';
+      }
+      this.options.metrics.statusPatches.inc({ kind, result: 'error' });
+      this.noteApiError(err, `patch ${check.namespace}/${check.name} status`);
+      return undefined;
+    }
+  }
+
+  private async event(ref: CheckRef, type: 'Normal' | 'Warning', reason: EventReason, message: string, at: Date): Promise<void> {
+    await this.takeToken();
+    try {
+      const action = await this.options.events.record(ref, type, reason, message, at);
+      this.options.metrics.events.inc({ reason, action });
+    } catch (err) {
+      // An Event is informative: a failure is counted and logged, never retried.
+      this.options.metrics.events.inc({ reason, action: 'error' });
+      this.noteApiError(err, `record ${reason} event on ${ref.namespace}/${ref.name}`);
+    }
+  }
+
+  private async takeToken(): Promise<void> {
+    const waitedMs = await this.options.bucket.take(this.abort.signal);
+    this.options.metrics.budgetWait.observe(waitedMs / 1000);
+  }
+
+  private noteApiError(err: unknown, what: string): void {
+    const message = err instanceof ApiException ? `HTTP ${err.code}: ${bodyMessage(err.body)}` : (err as Error).message;
+    if (this.apiHealthy || message !== this.lastApiError) this.options.logger.warn({ err: message }, `cannot ${what}`);
+    this.apiHealthy = false;
+    this.failedThisRound = true;
+    this.lastApiError = message;
+  }
+}
+
+function bodyMessage(body: unknown): string {
+  try {
+    return (JSON.parse(String(body)) as { message?: string }).message ?? String(body);
+  } catch {
+    return String(body);
+  }
+}
+
+function transitionMessage(t: PendingTransition): string {
+  if (t.to === 'up') return `${t.url} is up (${t.code ? `HTTP ${t.code}` : 'no HTTP response'}${t.latencyMs !== null ? ` in ${t.latencyMs} ms` : ''}), was ${t.from}`;
+  const why = [t.reason, t.message].filter(Boolean).join(': ') || (t.code ? `HTTP ${t.code}` : 'no HTTP response');
+  return `${t.url} is down: ${why}; was ${t.from}`;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from '@jest/globals';
+import { CoalescedTask } from './coalesced-task.js';
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('CoalescedTask', () => {
+  it('collapses a burst of nudges during a run into one more run', async () => {
+    const gates = [deferred(), deferred()];
+    let runs = 0;
+    const task = new CoalescedTask(async () => {
+      await gates[runs++]!.promise;
+    }, () => {});
+    task.nudge();
+    for (let i = 0; i < 100; i++) task.nudge();
+    gates[0]!.resolve();
+    gates[1]!.resolve();
+    await new Promise((r) => setTimeout(r, 10));
+    await task.stop();
+    expect(runs).toBe(2);
+  });
+
+  it('keeps running after a failing run and reports the error', async () => {
+    const errors: unknown[] = [];
+    let runs = 0;
+    const task = new CoalescedTask(async () => {
+      runs++;
+      if (runs === 1) throw new Error('boom');
+    }, (err) => errors.push(err));
+    task.nudge();
+    await new Promise((r) => setImmediate(r));
+    task.nudge();
+    await task.stop();
+    expect(runs).toBe(2);
+    expect(errors).toEqual([new Error('boom')]);
+  });
+
+  it('runs at the earliest requested time, and not after stop', async () => {
+    let runs = 0;
+    const task = new CoalescedTask(async () => void runs++, () => {});
+    task.runAt(Date.now() + 10_000);
+    task.runAt(Date.now() + 20);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(runs).toBe(1);
+    task.runAt(Date.now() + 20);
+    await task.stop();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(runs).toBe(1);
+  });
+});
