@@ -30,6 +30,10 @@ deps: node_modules/.package-lock.json ## Install npm dependencies and the projec
 control-plane: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl and helm from the Go module proxy (cached)
 	tools/build-control-plane.sh
 
+.PHONY: chromium
+chromium: ## Install Debian's Chromium for the browser tests (apt-get, only when missing)
+	tools/ensure-chromium.sh
+
 .PHONY: compile
 compile: deps ## Compile every project to dist/ (SWC)
 	$(NX) run-many -t build
@@ -47,7 +51,7 @@ test-unit: deps ## Unit suites (*.spec.ts)
 	$(NX) run-many -t test --outputStyle=static
 
 .PHONY: test-integration
-test-integration: deps control-plane netpol-analyzer ## Integration suites (*.int-spec.ts) on real Postgres and a real API server
+test-integration: deps control-plane netpol-analyzer chromium ## Integration suites (*.int-spec.ts) on real Postgres and a real API server
 	$(NX) run-many -t test:integration --parallel=1 --outputStyle=static
 
 .PHONY: test

@@ -6,3 +6,4 @@ export * from './services.js';
 export * from './dns-stub.js';
 export * from './http-target.js';
 export * from './webhook-receiver.js';
+export * from './browser.js';

@@ -1,22 +1,22 @@
-import { serviceEnv } from '@vigil/config';
-import { createPool, databaseReadiness } from '@vigil/db';
-import { runService } from '@vigil/observability';
+import 'reflect-metadata';
+import { parseEnv } from '@vigil/config';
+import { createLogger, createMetricsRegistry, reportFatal, shutdownSignal } from '@vigil/observability';
+import { createApp } from './app.js';
+import { apiEnv } from './config/api-config.js';
 
-// A shell until the api is built: configuration, logs, metrics, health and
-// shutdown are real; readiness reports whether Postgres has the current schema.
-void runService({
-  name: 'api',
-  env: serviceEnv,
-  opsPort: (config) => config.OPS_PORT,
-  logLevel: (config) => config.LOG_LEVEL,
-  async start({ config }) {
-    const pool = createPool({ connectionString: config.DATABASE_URL.href, applicationName: 'vigil-api', max: 2 });
-    return {
-      async ready() {
-        const db = await databaseReadiness(pool);
-        return { ok: db.ok, checks: { postgres: db.detail } };
-      },
-      stop: () => pool.end(),
-    };
-  },
-});
+// Thin on purpose: configuration once, then the Nest app serving everything on
+// PORT until SIGTERM, when it stops accepting requests and closes the pool.
+async function main(): Promise<void> {
+  const config = parseEnv(apiEnv);
+  const logger = createLogger('api', config.LOG_LEVEL);
+  const registry = createMetricsRegistry('api');
+  const stopping = shutdownSignal(logger);
+  const app = await createApp({ config, logger, registry });
+  await app.listen(config.PORT, '0.0.0.0');
+  logger.info({ port: config.PORT }, 'listening (status page /, /api/v1, /api/docs, /healthz, /readyz, /metrics)');
+  await stopping;
+  await app.close();
+  logger.info('stopped');
+}
+
+main().catch((err) => reportFatal('api', err));

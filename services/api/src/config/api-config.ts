@@ -1,0 +1,18 @@
+import { bool, duration, port, serviceEnv, type ConfigOf } from '@vigil/config';
+
+/**
+ * The api's environment. It serves everything (API, docs, status page,
+ * health, metrics) on PORT, so the shared OPS_PORT does not apply here.
+ */
+export const apiEnv = {
+  DATABASE_URL: serviceEnv.DATABASE_URL,
+  LOG_LEVEL: serviceEnv.LOG_LEVEL,
+  PORT: port({ description: 'port for /api/v1, /api/docs, the status page, /healthz, /readyz and /metrics', default: 8080 }),
+  STATUS_PAGE_SHOW_URLS: bool({ description: 'show target URLs and probe error messages publicly', default: false }),
+  STATUS_PAGE_REFRESH: duration({ description: 'how often the status page polls for fresh data', default: 15_000, min: 1_000, max: 3_600_000 }),
+};
+
+export type ApiConfig = ConfigOf<typeof apiEnv>;
+
+/** Injection token of the parsed ApiConfig. */
+export const API_CONFIG = Symbol('API_CONFIG');

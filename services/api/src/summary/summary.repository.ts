@@ -1,0 +1,27 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from '@vigil/db';
+import { PG_POOL } from '../common/tokens.js';
+
+export interface StateCountRow {
+  state: 'up' | 'down' | 'pending' | 'paused';
+  n: number;
+}
+
+@Injectable()
+export class SummaryRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Published checks per state (the newest row of a re-created check only). */
+  async countByState(): Promise<StateCountRow[]> {
+    const { rows } = await this.pool.query<StateCountRow>({
+      name: 'api_count_by_state',
+      text: `SELECT c.state, count(*)::int AS n
+        FROM vigil.checks c
+        WHERE c.publish AND NOT EXISTS (
+          SELECT 1 FROM vigil.checks newer
+          WHERE newer.namespace = c.namespace AND newer.name = c.name AND (newer.created_at, newer.uid) > (c.created_at, c.uid))
+        GROUP BY c.state`,
+    });
+    return rows;
+  }
+}
