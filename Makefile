@@ -54,14 +54,18 @@ test-unit: deps ## Unit suites (*.spec.ts)
 test-integration: deps control-plane netpol-analyzer chromium ## Integration suites (*.int-spec.ts) on real Postgres and a real API server
 	$(NX) run-many -t test:integration --parallel=1 --outputStyle=static
 
+.PHONY: test-e2e
+test-e2e: deps control-plane chromium ## Whole-system suites (e2e/): the four services together on real parts
+	$(NX) run e2e:test:e2e --outputStyle=static
+
 .PHONY: test
-test: deps control-plane ## Everything CI runs: lint, type-check, unit and integration suites
+test: deps control-plane ## Everything CI runs: lint, type-check, unit, integration and e2e suites, the Terraform static test
 	@rm -rf test-artifacts/jest
-	$(MAKE) --no-print-directory lint typecheck test-unit test-integration terraform-test
+	$(MAKE) --no-print-directory lint typecheck test-unit test-integration test-e2e terraform-test
 	@node tools/test-summary.js
 
 .PHONY: dev
-dev: deps control-plane compile ## Local stack: control plane, Postgres, migrations, CRD and examples
+dev: deps control-plane compile ## The whole system locally: status page on http://localhost:8080, kubectl via the printed KUBECONFIG
 	node tools/dev.ts
 
 .PHONY: db-migrate

@@ -7,3 +7,4 @@ export * from './dns-stub.js';
 export * from './http-target.js';
 export * from './webhook-receiver.js';
 export * from './browser.js';
+export * from './stack.js';
