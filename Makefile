@@ -40,6 +40,9 @@ compile: deps ## Compile every project to dist/ (SWC)
 
 .PHONY: lint
 lint: deps ## ESLint, with Nx module boundaries enforced
+	@# The boundaries rule reads Nx's cached project graph and silently skips
+	@# itself without one (a fresh clone): compute the graph first.
+	$(NX) show projects > /dev/null
 	eslint .
 
 .PHONY: typecheck
