@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Param, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PUBLIC_POLLING } from '../common/cache-control.js';
+import { KubernetesNamePipe } from '../common/path-params.js';
 import { CheckDetailDto, CheckDetailQuery, CheckListQuery, CheckPageDto } from './checks.dto.js';
 import { ChecksService } from './checks.service.js';
 
@@ -23,7 +24,7 @@ export class ChecksController {
   @ApiOperation({ summary: 'One published check: uptime windows, hourly and daily latency percentiles, latest results' })
   @ApiOkResponse({ type: CheckDetailDto })
   @ApiNotFoundResponse({ description: 'no published check of that name' })
-  detail(@Param('namespace') namespace: string, @Param('name') name: string, @Query() query: CheckDetailQuery): Promise<CheckDetailDto> {
+  detail(@Param('namespace', KubernetesNamePipe) namespace: string, @Param('name', KubernetesNamePipe) name: string, @Query() query: CheckDetailQuery): Promise<CheckDetailDto> {
     return this.checks.detail(namespace, name, query.results);
   }
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { PageInfo, PageQuery } from '../common/pagination.js';
 
 export const CHECK_STATES = ['up', 'down', 'pending', 'paused'] as const;
@@ -11,6 +11,7 @@ export class CheckListQuery extends PageQuery {
   @IsOptional()
   @IsString()
   @Length(1, 253)
+  @Matches(/^[^\u0000-\u001f\u007f]*$/, { message: 'group must not contain control characters' })
   group?: string;
 
   @ApiPropertyOptional({ enum: CHECK_STATES, description: 'only checks in this state' })

@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Headers, NotFoundException, Param, Query, UseFilters } from '@nestjs/common';
+import { isDeliveryId } from '../common/path-params.js';
 import {
   ApiBearerAuth,
   ApiForbiddenResponse,
@@ -48,7 +49,8 @@ export class DeliveriesController {
   async detail(@Headers('authorization') authorization: string | undefined, @Param('id') id: string): Promise<DeliveryDetailDto> {
     // Authenticate before looking anything up, so strangers learn nothing, not even whether an id exists.
     const user = await this.auth.authenticate(authorization);
-    const row = await this.deliveries.find(id);
+    // An id no delivery can have (a NUL byte would reach Postgres as an error) is simply unknown.
+    const row = isDeliveryId(id) ? await this.deliveries.find(id) : null;
     if (!row) throw new NotFoundException(`no delivery ${id}`);
     await this.auth.authorize(user, row.namespace, row.name);
     const attempts = await this.deliveries.attempts(id);

@@ -1,11 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { PageInfo, PageQuery } from '../common/pagination.js';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../common/path-params.js';
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'disabled'] as const;
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export class DeliveryListQuery extends PageQuery {
   @ApiProperty({ description: 'namespace of the checks; the caller must be allowed to get uptimechecks there' })

@@ -4,6 +4,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ChecksRepository } from '../checks/checks.repository.js';
 import { PUBLIC_POLLING } from '../common/cache-control.js';
+import { KubernetesNamePipe } from '../common/path-params.js';
 import { PageQuery } from '../common/pagination.js';
 import { ResponseCache } from '../common/response-cache.js';
 import { API_CONFIG, type ApiConfig } from '../config/api-config.js';
@@ -40,7 +41,7 @@ export class EventsController {
   @ApiOperation({ summary: "A published check's state transitions, newest first" })
   @ApiOkResponse({ type: EventPageDto })
   @ApiNotFoundResponse({ description: 'no published check of that name' })
-  forCheck(@Param('namespace') namespace: string, @Param('name') name: string, @Query() query: PageQuery): Promise<EventPageDto> {
+  forCheck(@Param('namespace', KubernetesNamePipe) namespace: string, @Param('name', KubernetesNamePipe) name: string, @Query() query: PageQuery): Promise<EventPageDto> {
     return this.cache.get(JSON.stringify(['check-events', namespace, name, query.limit, query.offset]), () => this.loadForCheck(namespace, name, query));
   }
 
