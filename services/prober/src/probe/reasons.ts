@@ -1,17 +1,8 @@
+import type { ProbeFailureReason } from '@vigil/k8s';
 import { BlockedAddressError, DnsLookupError } from '@vigil/net-guard';
 
 /** Why a probe failed; shown in the UptimeCheck status and in webhooks. */
-export type ProbeReason =
-  | 'Timeout'
-  | 'ConnectionRefused'
-  | 'ConnectionReset'
-  | 'DNSFailure'
-  | 'TLSError'
-  | 'UnexpectedStatus'
-  | 'BodyMismatch'
-  | 'Blocked'
-  | 'TooManyRedirects'
-  | 'ProtocolError';
+export type ProbeReason = ProbeFailureReason;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
