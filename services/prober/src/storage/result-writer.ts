@@ -5,6 +5,7 @@ import type { ProberMetrics } from '../metrics.js';
 import type { ProbeRecord } from '../types.js';
 import { completeProbes, insertResults, notifyStatus, upsertRollups } from './results.queries.js';
 import { aggregateRollups } from './rollups.js';
+import { drainUntil } from '../drain.js';
 
 export interface ResultWriterOptions {
   pool: Pool;
@@ -76,11 +77,8 @@ export class ResultWriter {
   async stop(deadline: number): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
-    while (this.buffer.length > 0 && Date.now() < deadline) {
-      await this.flush();
-      if (this.buffer.length > 0) await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, deadline - Date.now()))));
-    }
-    if (this.buffer.length > 0) this.options.logger.error({ results: this.buffer.length }, 'results not written before shutdown');
+    const left = await drainUntil(deadline, () => this.buffer.length, () => this.flush());
+    if (left > 0) this.options.logger.error({ results: left }, 'results not written before shutdown');
   }
 
   private schedule(delayMs: number): void {

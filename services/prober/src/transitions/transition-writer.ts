@@ -5,6 +5,7 @@ import type { ProberMetrics } from '../metrics.js';
 import { eventFor } from '../state/state-machine.js';
 import type { TransitionRecord } from '../types.js';
 import { insertDeliveries, insertTransition, notifyTransition, setCheckState, webhookPayload } from './transitions.queries.js';
+import { drainUntil } from '../drain.js';
 
 const MAX_RETRY_DELAY_MS = 5_000;
 /** A transition Postgres refuses this many times for a non-transient reason (a bug, not an outage) is given up, loudly. */
@@ -48,11 +49,8 @@ export class TransitionWriter {
   async stop(deadline: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    while (this.queue.length > 0 && Date.now() < deadline) {
-      await this.drain();
-      if (this.queue.length > 0) await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, deadline - Date.now()))));
-    }
-    if (this.queue.length > 0) this.logger.error({ transitions: this.queue.length }, 'transitions not written before shutdown');
+    const left = await drainUntil(deadline, () => this.queue.length, () => this.drain());
+    if (left > 0) this.logger.error({ transitions: left }, 'transitions not written before shutdown');
   }
 
   private async run(): Promise<void> {
