@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 function apiPort(service: ServiceProcess): number {
-  return (service as ServiceProcess & { port: number }).port;
+  if (service.port === undefined) throw new Error(`${service.name} has no api port`);
+  return service.port;
 }
 
 interface Outcome {

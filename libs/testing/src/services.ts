@@ -9,6 +9,8 @@ export type ServiceName = 'watcher' | 'prober' | 'alerter' | 'api';
 export interface ServiceProcess extends ManagedProcess {
   /** Base URL of its /metrics, /healthz and /readyz. */
   readonly opsUrl: string;
+  /** Its own HTTP port besides the ops port (the api's PORT), when it has one. */
+  readonly port?: number;
   /** Parsed JSON log lines written so far (stdout and stderr). */
   logs(): Promise<Array<Record<string, unknown>>>;
 }
@@ -21,7 +23,7 @@ export interface ServiceProcess extends ManagedProcess {
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  options: { opsPort: number; logDir?: string; instance?: string },
+  options: { opsPort: number; logDir?: string; instance?: string; port?: number },
 ): Promise<ServiceProcess> {
   const logDir = options.logDir ?? (await mkdtemp(join(tmpdir(), `vigil-${name}-`)));
   const logFile = join(logDir, `${options.instance ?? name}.log`);
@@ -40,7 +42,7 @@ export async function startService(
           return { unparsed: l };
         }
       });
-  return Object.assign(proc, { opsUrl: `http://127.0.0.1:${options.opsPort}`, logs });
+  return Object.assign(proc, { opsUrl: `http://127.0.0.1:${options.opsPort}`, logs, ...(options.port ? { port: options.port } : {}) });
 }
 
 /** Waits until the service answers /readyz with 200; on timeout the error carries its last log lines. */

@@ -98,7 +98,7 @@ export class VigilStack {
   get apiUrl(): string {
     const api = this.services.get('api-0');
     if (!api) throw new Error('the stack runs no api');
-    return `http://127.0.0.1:${(api as ServiceProcess & { port: number }).port}`;
+    return `http://127.0.0.1:${api.port}`;
   }
 
   /** Environment a service kind gets in this stack (plus OPS_PORT and POD_NAME per instance). */
@@ -128,8 +128,8 @@ export class VigilStack {
       env.PORT = String(port);
     }
     // The api serves its health endpoints on its one port.
-    const service = await startService(kind, env, { opsPort: port ?? opsPort, logDir: this.logDir, instance });
-    this.services.set(instance, Object.assign(service, port ? { port } : {}));
+    const service = await startService(kind, env, { opsPort: port ?? opsPort, logDir: this.logDir, instance, port });
+    this.services.set(instance, service);
     return service;
   }
 
