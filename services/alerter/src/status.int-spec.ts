@@ -52,6 +52,12 @@ async function createCheckObject(name: string, url = `https://${name}.example.co
   return insertCheck(pool, { uid: created.metadata.uid!, namespace: NS, name, url, generation: created.metadata.generation! });
 }
 
+/** First-probe transitions of the backlog checks the alerter has not applied yet. */
+async function pendingFirstResults(): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM vigil.transitions WHERE status_applied_at IS NULL AND name LIKE 'first-%'`);
+  return rows[0]!.n;
+}
+
 async function readCheck(name: string): Promise<UptimeCheck> {
   return (await objects.getNamespacedCustomObject({ group: UPTIME_CHECK.group, version: UPTIME_CHECK.version, plural: UPTIME_CHECK.plural, namespace: NS, name })) as UptimeCheck;
 }
@@ -245,5 +251,24 @@ describe('the status patch budget', () => {
     process.stdout.write(`status patch budget observed: ${JSON.stringify(observed)}\n`);
     const metrics = await (await fetch(`${alerter.opsUrl}/metrics`)).text();
     expect(metrics).toMatch(/vigil_alerter_patch_budget_wait_seconds_count\{service="alerter"\} \d+/);
+  });
+
+  it('patches a check going down at once, ahead of a backlog of first results', async () => {
+    await alerter.stop();
+    const firsts: TestCheck[] = [];
+    for (let i = 0; i < 200; i += 50) firsts.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => createCheckObject(`first-${String(i + j).padStart(3, '0')}`)))));
+    for (const check of firsts) await insertTransition(pool, check, { from: 'pending', to: 'up' });
+    const goingDown = await createCheckObject('failing-now');
+
+    // 200 first results are 400 API calls: 80 s of a 5/s budget.
+    alerter = await startAlerter({ ...baseEnv, STATUS_PATCH_QPS: '5', STATUS_REFRESH_PERIOD: '1h' }, { logDir: workDir, instance: 'alerter-backlog' });
+    await waitFor('the first results to start draining', async () => (await pendingFirstResults()) < 200);
+    await insertTransition(pool, goingDown, { from: 'pending', to: 'down' });
+    await waitFor('the down status', async () => (await readCheck('failing-now')).status?.state === 'down', { timeoutMs: 20_000, intervalMs: 100 });
+    // Oldest first, it would have waited for half of them at least.
+    expect(await pendingFirstResults()).toBeGreaterThan(150);
+    // Its Event follows the patch, behind at most the calls already queued.
+    await waitFor('the Down Event', async () => (await eventsOf('failing-now')).length > 0, { timeoutMs: 20_000 });
+    expect((await eventsOf('failing-now')).map((e) => e.reason)).toEqual(['Down']);
   });
 });

@@ -20,8 +20,7 @@ import {
 import type { TokenBucket } from './token-bucket.js';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const TRANSITION_BATCH = 100;
-const DELIVERY_BATCH = 100;
+const CHANGED_CHECKS_BATCH = 100;
 const ORPHAN_SWEEP_MS = 10 * 60_000;
 
 export interface StatusWriterOptions {
@@ -43,8 +42,11 @@ type PatchResult = 'ok' | 'not_found';
  * Mirrors vigil.checks into UptimeCheck /status and records Events: first
  * unapplied transitions (Event + immediate patch), then delivery outcomes
  * (lastDelivery, WebhookFailed), then throttled refreshes of probe figures.
- * Every API call takes a token from the QPS budget. A refresh batch is about
- * half a second of budget, so a transition never waits long behind refreshes.
+ * Every API call takes a token from the QPS budget. Changes of state go
+ * first; first results, delivery outcomes and refreshes each take about half
+ * a second of budget a round, so a change waits at most one short round
+ * behind a backlog of them (10,000 new checks are half an hour of budget at
+ * the default 10/s).
  */
 export class StatusWriter {
   private readonly task: CoalescedTask;
@@ -82,12 +84,12 @@ export class StatusWriter {
   private async round(): Promise<void> {
     if (!this.options.isWriter() || this.abort.signal.aborted) return;
     this.failedThisRound = false;
-    const transitions = await pendingTransitions(this.options.pool, TRANSITION_BATCH);
+    const routineBatch = Math.max(1, Math.floor(this.options.qps / 2));
+    const transitions = await pendingTransitions(this.options.pool, { changes: CHANGED_CHECKS_BATCH, firstResults: routineBatch });
     if (transitions.length > 0) await this.applyTransitions(transitions);
-    const deliveries = await pendingDeliveryReports(this.options.pool, DELIVERY_BATCH);
+    const deliveries = await pendingDeliveryReports(this.options.pool, routineBatch);
     if (deliveries.length > 0) await this.reportDeliveries(deliveries);
-    const refreshBatch = Math.max(1, Math.floor(this.options.qps / 2));
-    const due = await checksDueForRefresh(this.options.pool, this.options.refreshPeriodMs, refreshBatch);
+    const due = await checksDueForRefresh(this.options.pool, this.options.refreshPeriodMs, routineBatch);
     await Promise.all(
       due.map(async ({ check, previous }) => {
         const { status, ready } = buildStatus(check, previous);
@@ -101,9 +103,10 @@ export class StatusWriter {
       await deleteOrphanReports(this.options.pool);
     }
     if (this.failedThisRound) this.task.runAt(Date.now() + 2_000);
-    else if (transitions.length === TRANSITION_BATCH || deliveries.length === DELIVERY_BATCH || due.length === refreshBatch) this.task.nudge();
+    else if (batchFull(transitions, routineBatch) || deliveries.length === routineBatch || due.length === routineBatch) this.task.nudge();
   }
 
+  /** The batch comes changes first and the bucket serves callers in order, so their patches go out first. */
   private async applyTransitions(transitions: PendingTransition[]): Promise<void> {
     const byCheck = new Map<string, PendingTransition[]>();
     for (const t of transitions) byCheck.set(t.checkUid, [...(byCheck.get(t.checkUid) ?? []), t]);
@@ -202,6 +205,13 @@ export class StatusWriter {
     this.failedThisRound = true;
     this.lastApiError = message;
   }
+}
+
+/** Whether a batch of transitions hit either of its limits (counted in checks), so more may be waiting. */
+function batchFull(transitions: PendingTransition[], firstResultsLimit: number): boolean {
+  const changed = new Set(transitions.filter((t) => !t.firstResult).map((t) => t.checkUid)).size;
+  const firstResults = new Set(transitions.filter((t) => t.firstResult).map((t) => t.checkUid)).size;
+  return changed === CHANGED_CHECKS_BATCH || firstResults === firstResultsLimit;
 }
 
 function bodyMessage(body: unknown): string {

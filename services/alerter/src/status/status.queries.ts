@@ -59,23 +59,45 @@ export interface PendingTransition {
   reason: string | null;
   message: string | null;
   createdAt: Date;
+  /** Part of a never-reported check's first success, which waits behind changes. */
+  firstResult: boolean;
   /** The check's current row; null when the check was deleted meanwhile. */
   current: CheckForStatus | null;
 }
 
-/** Transitions whose Event and status patch are not done yet, oldest first, with their check's current row. */
-export async function pendingTransitions(pool: Pool, limit: number): Promise<PendingTransition[]> {
-  const { rows } = await pool.query<SnapshotRow & { t_id: number; t_check_uid: string; t_namespace: string; t_name: string; t_url: string; from_state: CheckState; to_state: CheckState; at: Date; code: number; latency_ms: number | null; reason: string | null; message: string | null; created_at: Date; exists: boolean }>(
-    `SELECT t.id AS t_id, t.check_uid AS t_check_uid, t.namespace AS t_namespace, t.name AS t_name, t.url AS t_url,
+/**
+ * Transitions whose Event and status patch are not done yet, whole checks at
+ * a time (a check's own transitions stay in order), with their check's
+ * current row. Changes come first, oldest first: up to `changes` checks with
+ * a transition to or from anything but `pending → up`, or whose status
+ * already shows something. Then up to `firstResults` checks whose only news
+ * is their first success: on a fresh install of thousands of checks those
+ * queue behind the QPS budget for minutes, and a check going down must not
+ * wait behind them.
+ */
+export async function pendingTransitions(pool: Pool, limits: { changes: number; firstResults: number }): Promise<PendingTransition[]> {
+  const { rows } = await pool.query<SnapshotRow & { t_id: number; t_check_uid: string; t_namespace: string; t_name: string; t_url: string; from_state: CheckState; to_state: CheckState; at: Date; code: number; latency_ms: number | null; reason: string | null; message: string | null; created_at: Date; exists: boolean; first_result: boolean }>(
+    `WITH pending AS (
+       SELECT t.check_uid, min(t.id) AS first_id,
+              NOT (bool_or(t.from_state <> 'pending' OR t.to_state <> 'up') OR bool_or(r.check_uid IS NOT NULL)) AS first_result
+         FROM vigil.transitions t
+         LEFT JOIN vigil.check_status_reports r ON r.check_uid = t.check_uid
+        WHERE t.status_applied_at IS NULL
+        GROUP BY t.check_uid
+     ), chosen AS (
+       (SELECT check_uid, first_id, first_result FROM pending WHERE NOT first_result ORDER BY first_id LIMIT $1)
+       UNION ALL
+       (SELECT check_uid, first_id, first_result FROM pending WHERE first_result ORDER BY first_id LIMIT $2)
+     )
+     SELECT t.id AS t_id, t.check_uid AS t_check_uid, t.namespace AS t_namespace, t.name AS t_name, t.url AS t_url,
             t.from_state, t.to_state, t.at, t.code, t.latency_ms, t.reason, t.message, t.created_at,
-            c.uid IS NOT NULL AS exists, ${SNAPSHOT_COLUMNS}
-       FROM vigil.transitions t
+            p.first_result, c.uid IS NOT NULL AS exists, ${SNAPSHOT_COLUMNS}
+       FROM chosen p
+       JOIN vigil.transitions t ON t.check_uid = p.check_uid AND t.status_applied_at IS NULL
        LEFT JOIN vigil.checks c ON c.uid = t.check_uid
        LEFT JOIN vigil.check_status_reports r ON r.check_uid = t.check_uid
-      WHERE t.status_applied_at IS NULL
-      ORDER BY t.id
-      LIMIT $1`,
-    [limit],
+      ORDER BY p.first_result, p.first_id, t.id`,
+    [limits.changes, limits.firstResults],
   );
   return rows.map((row) => ({
     id: row.t_id,
@@ -91,6 +113,7 @@ export async function pendingTransitions(pool: Pool, limit: number): Promise<Pen
     reason: row.reason,
     message: row.message,
     createdAt: row.created_at,
+    firstResult: row.first_result,
     current: row.exists ? toCheck(row) : null,
   }));
 }
