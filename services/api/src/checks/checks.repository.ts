@@ -65,10 +65,9 @@ const CHECK_COLUMNS = `c.uid, c.namespace, c.name, c.display_name, c.group_name,
   c.last_code, c.last_latency_ms, c.last_probe_at, c.last_reason, c.last_message`;
 
 // Only published checks are public. A check deleted and re-created under the
-// same name briefly has two rows; the public sees the newest one only.
-const PUBLIC_AND_NEWEST = `c.publish AND NOT EXISTS (
-    SELECT 1 FROM vigil.checks newer
-    WHERE newer.namespace = c.namespace AND newer.name = c.name AND (newer.created_at, newer.uid) > (c.created_at, c.uid))`;
+// same name briefly has two rows; the public sees the newest one only
+// (`superseded` is kept by triggers, migration 0005).
+const PUBLIC_AND_NEWEST = `c.publish AND NOT c.superseded`;
 
 /** Read-only SQL over checks, rollups and (index-bounded) probe results. */
 @Injectable()

@@ -52,7 +52,7 @@ export class CoreModule {
           },
         },
         PoolCloser,
-        ResponseCache,
+        { provide: ResponseCache, useFactory: () => new ResponseCache(config.PUBLIC_CACHE_TTL) },
       ],
       exports: [API_CONFIG, LOGGER, METRICS_REGISTRY, CLOCK, PG_POOL, KUBE_CONFIG, ResponseCache],
     };

@@ -17,9 +17,7 @@ export class SummaryRepository {
       name: 'api_count_by_state',
       text: `SELECT c.state, count(*)::int AS n
         FROM vigil.checks c
-        WHERE c.publish AND NOT EXISTS (
-          SELECT 1 FROM vigil.checks newer
-          WHERE newer.namespace = c.namespace AND newer.name = c.name AND (newer.created_at, newer.uid) > (c.created_at, c.uid))
+        WHERE c.publish AND NOT c.superseded
         GROUP BY c.state`,
     });
     return rows;
