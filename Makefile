@@ -75,6 +75,16 @@ dev: deps control-plane compile ## The whole system locally: status page on http
 db-migrate: deps ## Apply migrations to the database in DATABASE_URL
 	$(NX) run db:db:migrate
 
+# Benchmarks are not tests: run them alone on a quiet machine. Each runs its
+# scenario three times and writes bench/results/; the last step copies those
+# into docs/BENCHMARKS.md. One benchmark: the command in its section there.
+BENCHMARKS := bench/prober/run.ts bench/alerter/bench.ts bench/watcher/reconcile.ts bench/api/bench.ts bench/kubernetes/load.ts bench/side-by-side/run.ts
+
+.PHONY: bench
+bench: deps control-plane compile ## Every benchmark, one after another (about an hour), then docs/BENCHMARKS.md
+	@for b in $(BENCHMARKS); do echo "== node $$b"; node $$b; done
+	node bench/publish.ts
+
 include mk/chart.mk
 include terraform/terraform.mk
 

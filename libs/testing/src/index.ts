@@ -8,3 +8,4 @@ export * from './http-target.js';
 export * from './webhook-receiver.js';
 export * from './browser.js';
 export * from './stack.js';
+export * from './chart-basics.js';

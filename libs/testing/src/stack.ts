@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { TestCertificateAuthority } from './certificates.js';
+import { installChartBasics } from './chart-basics.js';
 import { ControlPlane, WORKSPACE_ROOT } from './control-plane.js';
 import { DnsStub } from './dns-stub.js';
 import { HttpTarget, UP } from './http-target.js';
 import { PostgresServer, type TestDatabase } from './postgres.js';
-import { freePort, startProcess, waitFor } from './processes.js';
+import { freePort, startProcess } from './processes.js';
 import { startService, waitForReady, type ServiceName, type ServiceProcess } from './services.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -27,7 +27,6 @@ export interface StackOptions {
 
 /** The release the chart's RBAC is rendered for. */
 export const STACK_NAMESPACE = 'vigil';
-const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 /**
  * The whole system on this machine: a real control plane (with
@@ -42,7 +41,7 @@ export class VigilStack {
   readonly services = new Map<string, ServiceProcess>();
   readonly sites = new Map<string, HttpTarget>();
   private readonly tokens = new Map<ServiceName, string>();
-  private readonly serviceAccounts = new Map<ServiceName, string>();
+  private serviceAccounts = new Map<string, string>();
   private receiversFile = '';
 
   private constructor(
@@ -71,7 +70,7 @@ export class VigilStack {
     const stack = new VigilStack(dir, logDir, plane, postgres, db, dns, sitesCa, receiver, receiverSecret, options);
     try {
       await stack.migrate();
-      await stack.installChartBasics();
+      stack.serviceAccounts = await installChartBasics(plane, STACK_NAMESPACE);
       await stack.writeReceivers();
       // Real-looking sites on their own loopback addresses, port 443, so the
       // examples' URLs work unchanged. Distinct per stack: two stacks never collide.
@@ -186,24 +185,6 @@ export class VigilStack {
       }
     }
     await Promise.all(mustBeReady.map((s) => waitForReady(s, 90_000)));
-  }
-
-  /** The CRD, the release namespace and the chart's ServiceAccounts and RBAC, rendered by the built helm. */
-  private async installChartBasics(): Promise<void> {
-    const created = await this.plane.kubectl(['create', 'namespace', STACK_NAMESPACE]);
-    if (created.code !== 0) throw new Error(`kubectl create namespace: ${created.stderr}`);
-    const crd = await this.plane.kubectl(['apply', '--server-side', '-f', join(WORKSPACE_ROOT, 'charts/vigil/crds/')]);
-    if (crd.code !== 0) throw new Error(`applying the CRD failed: ${crd.stderr}`);
-    const rendered = await this.plane.helm(['template', 'vigil', join(WORKSPACE_ROOT, 'charts/vigil'), '--namespace', STACK_NAMESPACE]);
-    if (rendered.code !== 0) throw new Error(`helm template failed: ${rendered.stderr}`);
-    const rbac = loadAllYaml(rendered.stdout).filter((o): o is KubernetesObject => Boolean(o) && RBAC_KINDS.has((o as KubernetesObject).kind ?? ''));
-    const applied = await this.plane.kubectl(['apply', '-f', '-'], { stdin: rbac.map((o) => JSON.stringify(o)).join('\n') });
-    if (applied.code !== 0) throw new Error(`applying the chart's RBAC failed: ${applied.stderr}`);
-    for (const sa of rbac.filter((o) => o.kind === 'ServiceAccount')) {
-      const component = sa.metadata?.labels?.['app.kubernetes.io/component'] as ServiceName | undefined;
-      if (component) this.serviceAccounts.set(component, sa.metadata!.name!);
-    }
-    await waitFor('the UptimeCheck CRD to be served', async () => (await this.plane.kubectl(['get', 'uptimechecks', '-A'])).code === 0);
   }
 
   private async kubeconfigFor(kind: ServiceName): Promise<string> {

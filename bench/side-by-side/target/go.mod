@@ -1,0 +1,3 @@
+module vigil.dev/bench/side-by-side-target
+
+go 1.26
