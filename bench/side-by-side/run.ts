@@ -23,11 +23,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { PostgresServer, WORKSPACE_ROOT, freePort, startService, waitForReady } from '@vigil/testing';
+import { shippedProberNodeOptions } from '../lib/chart-values.ts';
 import { RESULTS_DIR, cpuSeconds, log, machine, publish, repeat, rssBytes, spreadTable, table, type Machine, type SpreadRow, runBenchmark } from '../lib/report.ts';
 import { KUMA_MIN_INTERVAL_S, KUMA_VERSION, addKumaMonitors, ensureKuma, kumaCacheDir, startKuma } from './kuma.ts';
 
-/** The prober's shipped NODE_OPTIONS (charts/vigil/values.yaml `prober.nodeOptions`, as bench/prober/run.ts uses). */
-const PROBER_NODE_OPTIONS = '--max-semi-space-size=2';
+/** The prober's shipped NODE_OPTIONS (charts/vigil/values.yaml `prober.nodeOptions`). */
+const PROBER_NODE_OPTIONS = await shippedProberNodeOptions();
 /** Gatus's module path for v5 (its current major) and before. */
 const GATUS_MODULES = ['github.com/TwiN/gatus/v5', 'github.com/TwiN/gatus'];
 

@@ -192,6 +192,14 @@ describe('values that change what is rendered', () => {
     expect(prober.spec!.replicas).toBeUndefined();
   });
 
+  it('bounds the prober’s V8 heap through NODE_OPTIONS by default, and leaves V8 alone when nodeOptions is emptied', async () => {
+    const proberContainer = (objects: KubernetesObject[]) =>
+      ofKind<V1Deployment>(objects, 'Deployment').find((d) => componentOf(d) === 'prober')!.spec!.template.spec!.containers[0]!;
+    expect(env(proberContainer(await renderChart({})), 'NODE_OPTIONS')).toBe('--max-semi-space-size=4 --max-old-space-size=128');
+    expect(env(proberContainer(await renderChart({ set: ['prober.nodeOptions=--max-old-space-size=256'] })), 'NODE_OPTIONS')).toBe('--max-old-space-size=256');
+    expect(proberContainer(await renderChart({ set: ['prober.nodeOptions='] })).env!.map((e) => e.name)).not.toContain('NODE_OPTIONS');
+  });
+
   it('routes the EKS ingress through the ALB with IP targets', async () => {
     const [ingress] = ofKind<V1Ingress>(await renderChart({ valuesFiles: [EKS_VALUES] }), 'Ingress');
     expect(ingress!.spec!.ingressClassName).toBe('alb');

