@@ -134,20 +134,34 @@ async function rowWrites(pool: Pool): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((r) => [r.table, Number(r.writes)]));
 }
 
+/**
+ * The check's next slot on its own grid, as the prober would have put it after
+ * a first round (services/prober/src/schedule/slots.ts: phase from the uid's
+ * first 48 bits); Postgres runs on this machine's clock.
+ */
+function steadySlot(uid: string, now: number): number {
+  const phase = parseInt(uid.replace(/-/g, '').slice(0, 12), 16) % intervalMs;
+  return Math.ceil((now - phase) / intervalMs) * intervalMs + phase;
+}
+
 async function insertChecks(pool: Pool, count: number, port: number, spread: boolean): Promise<void> {
-  const rows = Array.from({ length: count }, (_, i) => ({
-    uid: randomUUID(),
-    namespace: 'bench',
-    name: `c${i}`,
-    url: `http://127.0.0.1:${port}/${i}`,
-    interval_ms: intervalMs,
-    timeout_ms: Math.min(5_000, intervalMs - 1),
-    due_in_ms: spread ? Math.floor((i / count) * intervalMs) : 0,
-  }));
+  const now = Date.now();
+  const rows = Array.from({ length: count }, (_, i) => {
+    const uid = randomUUID();
+    return {
+      uid,
+      namespace: 'bench',
+      name: `c${i}`,
+      url: `http://127.0.0.1:${port}/${i}`,
+      interval_ms: intervalMs,
+      timeout_ms: Math.min(5_000, intervalMs - 1),
+      due_at_ms: spread ? steadySlot(uid, now) : null,
+    };
+  });
   await pool.query(
     `INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms, next_due_at)
-     SELECT r.uid, r.namespace, r.name, 1, r.url, r.interval_ms, r.timeout_ms, now() + r.due_in_ms * interval '1 millisecond'
-     FROM jsonb_to_recordset($1::jsonb) AS r(uid uuid, namespace text, name text, url text, interval_ms int, timeout_ms int, due_in_ms int)`,
+     SELECT r.uid, r.namespace, r.name, 1, r.url, r.interval_ms, r.timeout_ms, coalesce(to_timestamp(r.due_at_ms / 1000.0), now())
+     FROM jsonb_to_recordset($1::jsonb) AS r(uid uuid, namespace text, name text, url text, interval_ms int, timeout_ms int, due_at_ms bigint)`,
     [JSON.stringify(rows)],
   );
 }
