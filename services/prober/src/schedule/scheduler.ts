@@ -1,6 +1,5 @@
-import type { Pool } from '@vigil/db';
+import { isTransient, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/observability';
-import { isTransient } from '../db-errors.js';
 import type { ProberMetrics } from '../metrics.js';
 import { probe, type ProbeOptions } from '../probe/probe.js';
 import { applyResult, type StateCounters } from '../state/state-machine.js';

@@ -1,6 +1,5 @@
 import type { Logger } from '@vigil/observability';
-import type { Pool, PoolClient } from '@vigil/db';
-import { isMissingPartition, isTransient } from '../db-errors.js';
+import { isMissingPartition, isTransient, type Pool, type PoolClient } from '@vigil/db';
 import type { ProberMetrics } from '../metrics.js';
 import type { ProbeRecord } from '../types.js';
 import { completeProbes, insertResults, notifyStatus, upsertRollups } from './results.queries.js';

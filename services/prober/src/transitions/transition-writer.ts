@@ -1,6 +1,5 @@
-import type { Pool, PoolClient } from '@vigil/db';
+import { isTransient, type Pool, type PoolClient } from '@vigil/db';
 import type { Logger } from '@vigil/observability';
-import { isTransient } from '../db-errors.js';
 import type { ProberMetrics } from '../metrics.js';
 import { eventFor } from '../state/state-machine.js';
 import type { TransitionRecord } from '../types.js';

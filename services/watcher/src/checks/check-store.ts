@@ -1,7 +1,6 @@
 import type { Logger } from '@vigil/observability';
-import type { Pool } from '@vigil/db';
+import { Backoff, type Pool } from '@vigil/db';
 import type { UptimeCheck } from '@vigil/k8s';
-import { Backoff } from '../backoff.js';
 import type { WatcherMetrics } from '../metrics.js';
 import { InvalidCheckError, rowFingerprint, toCheckRow, type CheckRow } from './check-row.js';
 import { countChecks, deleteChecks, deleteUnlistedChecks, notifyChecksChanged, upsertChecks } from './checks.queries.js';

@@ -1,7 +1,7 @@
 import { ApiException, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@vigil/observability';
 import { UPTIME_CHECK, type UptimeCheck, type UptimeCheckList } from '@vigil/k8s';
-import { Backoff, pause } from '../backoff.js';
+import { Backoff, pause } from '@vigil/db';
 import type { Scope } from '../checks/check-store.js';
 import type { WatcherMetrics } from '../metrics.js';
 

@@ -1,6 +1,6 @@
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '@vigil/observability';
-import { pause } from '../backoff.js';
+import { pause } from '@vigil/db';
 
 export interface LeaderElectionOptions {
   namespace: string;

@@ -10,7 +10,8 @@ export interface BackoffOptions {
 /**
  * Exponential backoff with "equal jitter": each delay is half the current step
  * plus a random share of the other half, so a fleet of replicas that lost the
- * same API server never retries in lockstep, and no delay is ever near zero.
+ * same server never retries in lockstep, and no delay is ever near zero. The
+ * one retry schedule of every service.
  */
 export class Backoff {
   private step: number;
@@ -34,7 +35,7 @@ export class Backoff {
 
   /** Waits the next delay; resolves early (without throwing) when `signal` aborts. */
   async wait(signal: AbortSignal): Promise<void> {
-    await sleep(this.next(), undefined, { signal }).catch(() => undefined);
+    await pause(this.next(), signal);
   }
 }
 

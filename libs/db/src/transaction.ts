@@ -1,0 +1,33 @@
+import type { Pool, PoolClient } from 'pg';
+import { isTransient } from './errors.js';
+
+/** Thrown by a transaction body to roll back and make `withTransaction` return `undefined`. */
+export class Rollback extends Error {
+  constructor() {
+    super('transaction rolled back');
+  }
+}
+
+/**
+ * Runs `body` in one transaction on a client of `pool`: COMMIT when it returns,
+ * ROLLBACK when it throws. Throwing `Rollback` rolls back and resolves to
+ * `undefined`; any other error is rethrown. A client whose connection broke is
+ * destroyed rather than returned to the pool.
+ */
+export async function withTransaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>): Promise<T | undefined> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await body(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (err instanceof Rollback) return undefined;
+    if (isTransient(err)) broken = err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
