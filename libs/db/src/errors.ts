@@ -10,7 +10,7 @@ export function isTransient(err: unknown): boolean {
   if (/^(08|53|57P0|58)/.test(code)) return true; // connection, resources, shutdown, system
   if (code === '40001' || code === '40P01' || code === '55P03') return true; // serialization, deadlock, lock_timeout
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(code)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Query read timeout/i.test(
     e?.message ?? '',
   );
 }

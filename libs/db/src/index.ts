@@ -5,3 +5,5 @@ export * from './latency-buckets.js';
 export * from './errors.js';
 export * from './transaction.js';
 export * from './backoff.js';
+export * from './dedicated-connection.js';
+export * from './listen-session.js';

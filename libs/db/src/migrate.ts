@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type pg from 'pg';
+import { inTransaction } from './transaction.js';
 
 export interface Migration {
   id: number;
@@ -87,6 +88,8 @@ export async function migrationStatus(pool: pg.Pool, migrations?: Migration[]): 
 /**
  * Applies pending migrations, each in its own transaction, under a session
  * advisory lock so that concurrent runners apply each migration exactly once.
+ * Lock and transactions share one client: the lock belongs to its session,
+ * and the CLI's pool has a single connection.
  * Running it again changes nothing. Returns the ids it applied.
  */
 export async function migrate(pool: pg.Pool, migrations?: Migration[]): Promise<number[]> {
@@ -106,17 +109,12 @@ export async function migrate(pool: pg.Pool, migrations?: Migration[]): Promise<
       const { pending } = compare(known, (await appliedMigrations(client)) ?? []);
       const applied: number[] = [];
       for (const migration of pending) {
-        await client.query('BEGIN');
         try {
-          await client.query(migration.sql);
-          await client.query(`INSERT INTO vigil.schema_migrations (id, name, checksum) VALUES ($1, $2, $3)`, [
-            migration.id,
-            migration.name,
-            migration.checksum,
-          ]);
-          await client.query('COMMIT');
+          await inTransaction(client, async (tx) => {
+            await tx.query(migration.sql);
+            await tx.query(`INSERT INTO vigil.schema_migrations (id, name, checksum) VALUES ($1, $2, $3)`, [migration.id, migration.name, migration.checksum]);
+          });
         } catch (err) {
-          await client.query('ROLLBACK');
           throw new MigrationError(`migration ${migration.id} (${migration.name}) failed: ${(err as Error).message}`);
         }
         applied.push(migration.id);

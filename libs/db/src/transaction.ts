@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { isTransient } from './errors.js';
 
 /** Thrown by a transaction body to roll back and make `withTransaction` return `undefined`. */
@@ -18,16 +18,29 @@ export async function withTransaction<T>(pool: Pool, body: (client: PoolClient) 
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    return await inTransaction(client, body);
+  } catch (err) {
+    if (isTransient(err)) broken = err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * `withTransaction` on a client the caller already holds: for work that needs
+ * one session across several transactions (the migration runner's advisory
+ * lock). The caller releases the client.
+ */
+export async function inTransaction<C extends ClientBase, T>(client: C, body: (client: C) => Promise<T>): Promise<T | undefined> {
+  await client.query('BEGIN');
+  try {
     const result = await body(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     if (err instanceof Rollback) return undefined;
-    if (isTransient(err)) broken = err as Error;
     throw err;
-  } finally {
-    client.release(broken);
   }
 }
