@@ -40,6 +40,6 @@ export class Backoff {
 }
 
 /** Sleeps `ms`, ending early without throwing when `signal` aborts. */
-export async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  await sleep(ms, undefined, { signal }).catch(() => undefined);
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }

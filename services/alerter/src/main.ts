@@ -1,5 +1,6 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { createPool, databaseReadiness } from '@vigil/db';
+import { CHANNELS } from '@vigil/contracts';
+import { ListenSession, createPool, databaseReadiness } from '@vigil/db';
 import { createAddressPolicy } from '@vigil/net-guard';
 import { runService } from '@vigil/observability';
 import { alerterEnv, checkAlerterConfig } from './config.js';
@@ -13,7 +14,6 @@ import { EventRecorder } from './status/events.js';
 import { StatusLock } from './status/status-lock.js';
 import { StatusWriter } from './status/status-writer.js';
 import { TokenBucket } from './status/token-bucket.js';
-import { CHANNELS, NotificationListener } from './wakeup/notifications.js';
 
 // In-flight attempts get this long to finish on SIGTERM before they are released to another replica.
 const STOP_GRACE_MS = 10_000;
@@ -79,16 +79,29 @@ void runService({
       if (deliveries) dispatcher.nudge();
       if (status) writer.nudge();
     };
-    const listener = new NotificationListener({
+    const listener = new ListenSession({
       connectionString: databaseUrl,
+      applicationName: 'vigil-alerter-listen',
       channels: [CHANNELS.transitions, CHANNELS.status],
       logger,
-      onNotification: (channel) => wake('notify', true, channel === CHANNELS.transitions),
-      onConnected: () => {
-        metrics.listening.set(1);
+      onNotify: (channel) => wake('notify', true, channel === CHANNELS.transitions),
+      onCatchUp: () => {
         // Postgres is back: store receivers now if that failed before, rather than at the next re-read.
         if (!receivers.inSync) void receivers.reload();
         wake('reconnect', true, true);
+      },
+      onConnectedChange: (connected) => metrics.listening.set(connected ? 1 : 0),
+      poll: {
+        intervalMs: config.BACKSTOP_POLL_INTERVAL,
+        run: () => {
+          wake('poll', true, true);
+          void (async () => {
+            await disableUndeliverable(pool);
+            const stats = await pendingStats(pool);
+            metrics.pending.set(stats.pending);
+            metrics.oldestPendingAge.set(stats.oldestAgeSeconds);
+          })().catch((err) => logger.debug({ err: (err as Error).message }, 'backstop housekeeping failed'));
+        },
       },
     });
 
@@ -100,18 +113,8 @@ void runService({
       await pool.end();
       throw err;
     }
-    await listener.start();
+    listener.start();
     lock.start();
-    const poll = setInterval(() => {
-      metrics.listening.set(listener.connected ? 1 : 0);
-      wake('poll', true, true);
-      void (async () => {
-        await disableUndeliverable(pool);
-        const stats = await pendingStats(pool);
-        metrics.pending.set(stats.pending);
-        metrics.oldestPendingAge.set(stats.oldestAgeSeconds);
-      })().catch((err) => logger.debug({ err: (err as Error).message }, 'backstop housekeeping failed'));
-    }, config.BACKSTOP_POLL_INTERVAL);
 
     return {
       async ready() {
@@ -127,7 +130,6 @@ void runService({
         };
       },
       async stop() {
-        clearInterval(poll);
         await listener.stop();
         await receivers.stop();
         await dispatcher.stop();

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPool, databaseReadiness } from '@vigil/db';
+import { CHANNELS } from '@vigil/contracts';
+import { ListenSession, createPool, databaseReadiness } from '@vigil/db';
 import { createResolver, policyFromEnv } from '@vigil/net-guard';
 import { runService } from '@vigil/observability';
 import { proberEnv } from './config.js';
@@ -10,7 +11,6 @@ import { releaseLeases } from './schedule/claims.queries.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { ResultWriter } from './storage/result-writer.js';
 import { TransitionWriter } from './transitions/transition-writer.js';
-import { ChannelListener } from './wakeup/listener.js';
 
 /** Slots due this soon are claimed and then started by a local timer at their due time. */
 const CLAIM_LOOKAHEAD_MS = 1_000;
@@ -57,7 +57,15 @@ void runService({
       metrics,
       logger,
     });
-    const listener = new ChannelListener(config.DATABASE_URL.href, 'vigil_checks', () => scheduler.checksChanged(), logger);
+    // The claim period is the backstop: a missed notification costs at most one stale slot.
+    const listener = new ListenSession({
+      connectionString: config.DATABASE_URL.href,
+      applicationName: `vigil-prober-listen/${config.POD_NAME}`,
+      channels: [CHANNELS.checks],
+      logger,
+      onNotify: () => scheduler.checksChanged(),
+      onCatchUp: () => scheduler.checksChanged(),
+    });
 
     logger.info({ identity: config.POD_NAME, concurrency: config.PROBE_CONCURRENCY, ssrf: policy.describe() }, 'starting');
     maintenance.start();
@@ -70,7 +78,7 @@ void runService({
         const db = await databaseReadiness(pool);
         return {
           ok: db.ok,
-          checks: { postgres: db.detail, resultsBuffered: String(results.buffered), transitionsBuffered: String(transitions.buffered) },
+          checks: { postgres: db.detail, listen: listener.connected ? 'ok' : 'reconnecting', resultsBuffered: String(results.buffered), transitionsBuffered: String(transitions.buffered) },
         };
       },
       async stop() {

@@ -1,4 +1,4 @@
-import type { Pool } from '@vigil/db';
+import { Backoff, isTransient, pause, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/observability';
 import type { AlerterMetrics } from '../metrics.js';
 import type { ReceiverRegistry } from '../receivers/receiver-registry.js';
@@ -37,14 +37,21 @@ export class Dispatcher {
   private readonly inFlight = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly claimBackoff = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
   private stopping = false;
 
   constructor(private readonly options: DispatcherOptions) {
     this.task = new CoalescedTask(
       () => this.round(),
       (err) => {
-        options.logger.warn({ err: (err as Error).message }, 'claiming deliveries failed; retrying');
-        this.task.runAt(Date.now() + 1_000);
+        if (isTransient(err)) {
+          const delay = this.claimBackoff.next();
+          options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'claiming deliveries failed; retrying');
+          this.task.runAt(Date.now() + delay);
+        } else {
+          // The same query would fail the same way: the next nudge (an outcome, a notification, the backstop poll) tries again.
+          options.logger.error({ err }, 'claiming deliveries failed');
+        }
       },
     );
   }
@@ -72,7 +79,9 @@ export class Dispatcher {
     }
     if (names.length === 0) return;
     const claimed = await claimDueDeliveries(pool, names, free, owner, this.leaseMs);
-    for (const delivery of claimed) this.launch(delivery);
+    this.claimBackoff.reset();
+    const leaseEnds = Date.now() + this.leaseMs;
+    for (const delivery of claimed) this.launch(delivery, leaseEnds);
     // A receiver that filled its free slots may have more due: its finishing attempts trigger the next claim.
     // Only the others need to know when their next delivery falls due.
     const drained = names.filter((n, i) => claimed.filter((d) => d.receiver === n).length < free[i]!);
@@ -84,10 +93,10 @@ export class Dispatcher {
     if (next) this.task.runAt(claimed.length === 0 ? Math.max(next.getTime(), Date.now() + 250) : next.getTime());
   }
 
-  private launch(delivery: ClaimedDelivery): void {
+  private launch(delivery: ClaimedDelivery, leaseEnds: number): void {
     this.inFlight.set(delivery.receiver, (this.inFlight.get(delivery.receiver) ?? 0) + 1);
     this.options.metrics.inFlight.inc();
-    const done = this.deliver(delivery)
+    const done = this.deliver(delivery, leaseEnds)
       .catch((err) => this.options.logger.error({ err: (err as Error).message, delivery: delivery.id }, 'delivery failed unexpectedly'))
       .finally(() => {
         this.inFlight.set(delivery.receiver, (this.inFlight.get(delivery.receiver) ?? 1) - 1);
@@ -98,7 +107,7 @@ export class Dispatcher {
     this.running.add(done);
   }
 
-  private async deliver(delivery: ClaimedDelivery): Promise<void> {
+  private async deliver(delivery: ClaimedDelivery, leaseEnds: number): Promise<void> {
     const { logger, metrics } = this.options;
     const receiver = this.options.receivers.get(delivery.receiver);
     let result: AttemptResult;
@@ -114,7 +123,7 @@ export class Dispatcher {
     const outcome = released ? 'released' : decision.status === 'pending' ? 'retry' : decision.status;
     metrics.deliveries.inc({ receiver: delivery.receiver, outcome });
 
-    const recorded = await this.persist({
+    const recorded = await this.persist(leaseEnds, {
       deliveryId: delivery.id,
       attempt: delivery.attempt,
       owner: this.options.owner,
@@ -126,7 +135,7 @@ export class Dispatcher {
       status: decision.status,
       nextAttemptAt: decision.status === 'pending' ? decision.nextAttemptAt : null,
     });
-    if (decision.status === 'disabled') await this.persist(() => disableReceiver(this.options.pool, delivery.receiver, decision.reason));
+    if (decision.status === 'disabled') await this.persist(leaseEnds, () => disableReceiver(this.options.pool, delivery.receiver, decision.reason));
     const log = { delivery: delivery.id, receiver: delivery.receiver, attempt: delivery.attempt, code: result.statusCode, ms: result.durationMs, outcome };
     if (!recorded) logger.warn(log, 'lost the lease on this delivery before recording its outcome; another replica retries it');
     else if (decision.status === 'delivered') logger.debug(log, 'webhook delivered');
@@ -136,9 +145,15 @@ export class Dispatcher {
     this.options.onOutcome();
   }
 
-  /** Writes an outcome, retrying briefly through a database blip; after that the lease expiry hands the delivery to a retry. */
-  private async persist(write: Parameters<typeof recordAttempt>[1] | (() => Promise<void>)): Promise<boolean> {
-    for (let i = 0; ; i++) {
+  /**
+   * Writes an outcome. A transient failure (a database blip) is retried with
+   * backoff while the lease is ours; after that, or at once for any other
+   * failure, the outcome is given up on and the lease expiry hands the
+   * delivery to a retry.
+   */
+  private async persist(leaseEnds: number, write: Parameters<typeof recordAttempt>[1] | (() => Promise<void>)): Promise<boolean> {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 4_000 });
+    for (;;) {
       try {
         if (typeof write === 'function') {
           await write();
@@ -146,11 +161,12 @@ export class Dispatcher {
         }
         return await recordAttempt(this.options.pool, write);
       } catch (err) {
-        if (i >= 5) {
-          this.options.logger.error({ err: (err as Error).message }, 'cannot record a delivery outcome; the lease expiry will retry the delivery');
+        const delay = backoff.next();
+        if (!isTransient(err) || Date.now() + delay >= leaseEnds) {
+          this.options.logger.error({ err }, 'cannot record a delivery outcome; the lease expiry will retry the delivery');
           return false;
         }
-        await new Promise((r) => setTimeout(r, 500 * 2 ** i));
+        await pause(delay);
       }
     }
   }

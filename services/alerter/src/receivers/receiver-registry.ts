@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Pool } from '@vigil/db';
+import { isTransient, withTransaction, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/observability';
 import type { AlerterMetrics } from '../metrics.js';
 import { ReceiversFileError, displayUrl, parseReceiversFile, type Receiver } from './receivers-file.js';
@@ -45,7 +45,7 @@ export class ReceiverRegistry {
     const text = await this.read();
     if (text !== undefined) this.apply(text, parseReceiversFile(text));
     else this.apply('', []);
-    await this.sync().catch((err) => this.options.logger.warn({ err: (err as Error).message }, 'cannot store receivers yet; retrying'));
+    await this.sync().catch((err) => this.syncFailed(err));
     try {
       this.watcher = watch(dirname(this.options.file), () => {
         clearTimeout(this.debounce);
@@ -84,8 +84,18 @@ export class ReceiverRegistry {
       return;
     }
     if (!this.synced) {
-      await this.sync().catch((err) => this.options.logger.warn({ err: (err as Error).message }, 'cannot store receivers yet; retrying'));
+      await this.sync().catch((err) => this.syncFailed(err));
     }
+  }
+
+  /**
+   * Storing is retried at the next re-read and on every LISTEN reconnect. A
+   * transient failure is expected during an outage; any other one would
+   * repeat until the file changes, so it is an error.
+   */
+  private syncFailed(err: unknown): void {
+    if (isTransient(err)) this.options.logger.warn({ err: (err as Error).message }, 'cannot store receivers yet; retrying');
+    else this.options.logger.error({ err }, 'Postgres refused the receivers configuration; retrying at the next re-read');
   }
 
   private async read(): Promise<string | undefined> {
@@ -109,22 +119,14 @@ export class ReceiverRegistry {
   /** Mirrors the configuration into vigil.webhook_receivers, in one transaction. */
   async sync(): Promise<void> {
     const receivers = [...this.receivers.values()];
-    const client = await this.options.pool.connect();
-    try {
-      await client.query('BEGIN');
+    const removed = await withTransaction(this.options.pool, async (client) => {
       await upsertReceivers(
         client,
         receivers.map((r) => ({ name: r.name, url: displayUrl(r.url), namespaces: r.namespaces, matchLabels: r.matchLabels, events: r.events })),
       );
-      const removed = await deleteReceiversExcept(client, receivers.map((r) => r.name));
-      await client.query('COMMIT');
-      if (removed.length > 0) this.options.logger.info({ removed }, 'receivers removed from the configuration');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(err as Error);
-      throw err;
-    }
-    client.release();
+      return deleteReceiversExcept(client, receivers.map((r) => r.name));
+    });
+    if (removed && removed.length > 0) this.options.logger.info({ removed }, 'receivers removed from the configuration');
     this.synced = true;
     const disabled = await disableUndeliverable(this.options.pool);
     if (disabled > 0) this.options.logger.warn({ deliveries: disabled }, 'pending deliveries to removed or disabled receivers were disabled');

@@ -1,5 +1,5 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
-import type { Pool } from '@vigil/db';
+import { Backoff, isTransient, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, type UptimeCheckStatus } from '@vigil/k8s';
 import type { Logger } from '@vigil/observability';
 import type { AlerterMetrics } from '../metrics.js';
@@ -55,14 +55,22 @@ export class StatusWriter {
   private apiHealthy = true;
   private lastApiError: string | undefined;
   private failedThisRound = false;
+  /** After a round that failed (Postgres, or an API call): retried from 2 s, backing off to 30 s. */
+  private readonly retry = new Backoff({ initialMs: 2_000, maxMs: 30_000 });
 
   constructor(private readonly options: StatusWriterOptions) {
     this.task = new CoalescedTask(
       () => this.round(),
       (err) => {
         if (this.abort.signal.aborted) return;
-        options.logger.warn({ err: (err as Error).message }, 'status round failed; retrying');
-        this.task.runAt(Date.now() + 2_000);
+        if (isTransient(err)) {
+          const delay = this.retry.next();
+          options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'status round failed; retrying');
+          this.task.runAt(Date.now() + delay);
+        } else {
+          // The same query would fail the same way: the next nudge (a notification, an outcome, the backstop poll) tries again.
+          options.logger.error({ err }, 'status round failed');
+        }
       },
     );
   }
@@ -102,8 +110,12 @@ export class StatusWriter {
       this.lastOrphanSweep = Date.now();
       await deleteOrphanReports(this.options.pool);
     }
-    if (this.failedThisRound) this.task.runAt(Date.now() + 2_000);
-    else if (batchFull(transitions, routineBatch) || deliveries.length === routineBatch || due.length === routineBatch) this.task.nudge();
+    if (this.failedThisRound) {
+      this.task.runAt(Date.now() + this.retry.next());
+      return;
+    }
+    this.retry.reset();
+    if (batchFull(transitions, routineBatch) || deliveries.length === routineBatch || due.length === routineBatch) this.task.nudge();
   }
 
   /** The batch comes changes first and the bucket serves callers in order, so their patches go out first. */

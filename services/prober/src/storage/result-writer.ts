@@ -1,5 +1,5 @@
 import type { Logger } from '@vigil/observability';
-import { isMissingPartition, isTransient, type Pool, type PoolClient } from '@vigil/db';
+import { Backoff, isMissingPartition, isTransient, withTransaction, type Pool } from '@vigil/db';
 import type { ProberMetrics } from '../metrics.js';
 import type { ProbeRecord } from '../types.js';
 import { completeProbes, insertResults, notifyStatus, upsertRollups } from './results.queries.js';
@@ -38,8 +38,12 @@ export class ResultWriter {
   private failures = 0;
   private rejections = 0;
   private running = false;
+  private readonly backoff: Backoff;
 
-  constructor(private readonly options: ResultWriterOptions) {}
+  constructor(private readonly options: ResultWriterOptions) {
+    // After a failed write the timer backs off from twice the flush interval; add() stops flushing early meanwhile.
+    this.backoff = new Backoff({ initialMs: Math.min(options.flushIntervalMs * 2, MAX_RETRY_DELAY_MS), maxMs: MAX_RETRY_DELAY_MS });
+  }
 
   get buffered(): number {
     return this.buffer.length;
@@ -84,8 +88,8 @@ export class ResultWriter {
     if (!this.running) return;
     this.timer = setTimeout(() => {
       void this.flush().then(() => {
-        const backoff = this.failures === 0 ? this.options.flushIntervalMs : Math.min(this.options.flushIntervalMs * 2 ** this.failures, MAX_RETRY_DELAY_MS);
-        this.schedule(backoff);
+        if (this.failures === 0) this.backoff.reset();
+        this.schedule(this.failures === 0 ? this.options.flushIntervalMs : this.backoff.next());
       });
     }, delayMs);
   }
@@ -135,24 +139,14 @@ export class ResultWriter {
     }
   }
 
+  /** One transaction per batch: results, each check's latest state and schedule, rollups, NOTIFY vigil_status. */
   private async transaction(batch: ProbeRecord[]): Promise<void> {
-    const client: PoolClient = await this.options.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.options.pool, async (client) => {
       await insertResults(client, this.options.prober, batch);
       await completeProbes(client, this.options.prober, latestPerCheck(batch));
       await upsertRollups(client, aggregateRollups(batch));
       await notifyStatus(client);
-      await client.query('COMMIT');
-    } catch (err) {
-      broken = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      // A client whose connection failed must not go back to the pool.
-      client.release(broken && isTransient(broken) ? broken : undefined);
-    }
+    });
   }
 }
 
