@@ -1,6 +1,6 @@
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '@vigil/observability';
-import { pause } from '@vigil/db';
+import { Backoff, pause } from '@vigil/db';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -29,6 +29,12 @@ export class LeaderElector {
   private observed?: { resourceVersion: string; at: number };
   private lastRenewAt = 0;
   private leading = false;
+  /**
+   * A standby's attempts come every 0.6-1.2 retry periods (a Backoff with a
+   * constant step is a jittered period), so standbys started together do not
+   * hit the API server in step; never later than client-go's 1.2 factor.
+   */
+  private readonly campaign: Backoff;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -37,6 +43,8 @@ export class LeaderElector {
     private readonly onLeaderChange: (leading: boolean) => void,
   ) {
     this.api = kubeConfig.makeApiClient(CoordinationV1Api);
+    const step = Math.round(options.retryPeriodMs * 1.2);
+    this.campaign = new Backoff({ initialMs: step, maxMs: step });
   }
 
   /** True while this replica holds an unexpired lease: the fencing check before each write. */
@@ -48,7 +56,7 @@ export class LeaderElector {
   async run(signal: AbortSignal, work: LeaderWork): Promise<void> {
     while (!signal.aborted) {
       if (!(await this.tryAcquireOrRenew())) {
-        await pause(this.jittered(this.options.retryPeriodMs), signal);
+        await this.campaign.wait(signal);
         continue;
       }
       this.setLeading(true);
@@ -165,9 +173,5 @@ export class LeaderElector {
 
   private leaseText(): string {
     return `${this.options.namespace}/${this.options.name}`;
-  }
-
-  private jittered(ms: number): number {
-    return Math.round(ms * (1 + Math.random() * 0.2));
   }
 }
