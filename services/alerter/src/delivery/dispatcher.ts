@@ -43,16 +43,7 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {
     this.task = new CoalescedTask(
       () => this.round(),
-      (err) => {
-        if (isTransient(err)) {
-          const delay = this.claimBackoff.next();
-          options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'claiming deliveries failed; retrying');
-          this.task.runAt(Date.now() + delay);
-        } else {
-          // The same query would fail the same way: the next nudge (an outcome, a notification, the backstop poll) tries again.
-          options.logger.error({ err }, 'claiming deliveries failed');
-        }
-      },
+      (err) => this.task.retryIfTransient(err, this.claimBackoff, options.logger, 'claiming deliveries'),
     );
   }
 

@@ -1,5 +1,5 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
-import { Backoff, isTransient, type Pool } from '@vigil/db';
+import { Backoff, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, type UptimeCheckStatus } from '@vigil/k8s';
 import type { Logger } from '@vigil/observability';
 import type { AlerterMetrics } from '../metrics.js';
@@ -62,15 +62,7 @@ export class StatusWriter {
     this.task = new CoalescedTask(
       () => this.round(),
       (err) => {
-        if (this.abort.signal.aborted) return;
-        if (isTransient(err)) {
-          const delay = this.retry.next();
-          options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'status round failed; retrying');
-          this.task.runAt(Date.now() + delay);
-        } else {
-          // The same query would fail the same way: the next nudge (a notification, an outcome, the backstop poll) tries again.
-          options.logger.error({ err }, 'status round failed');
-        }
+        if (!this.abort.signal.aborted) this.task.retryIfTransient(err, this.retry, options.logger, 'status round');
       },
     );
   }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { Backoff } from '@vigil/db';
+import type { Logger } from '@vigil/observability';
 import { CoalescedTask } from './coalesced-task.js';
 
 function deferred() {
@@ -50,4 +52,28 @@ describe('CoalescedTask', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(runs).toBe(1);
   });
+
+  it('runs again after a backoff delay when a run failed transiently, and waits for a nudge otherwise', async () => {
+    const lines: string[] = [];
+    const logger = { warn: (_: unknown, msg: string) => lines.push(`warn ${msg}`), error: (_: unknown, msg: string) => lines.push(`error ${msg}`) } as unknown as Logger;
+    const backoff = new Backoff({ initialMs: 20, maxMs: 20, random: () => 0 });
+    const failures = [new Error('Connection terminated unexpectedly'), Object.assign(new Error('syntax error'), { code: '42601' })];
+    let runs = 0;
+    const task: CoalescedTask = new CoalescedTask(
+      async () => {
+        const failure = failures[runs++];
+        if (failure) throw failure;
+      },
+      (err) => task.retryIfTransient(err, backoff, logger, 'the round'),
+    );
+    task.nudge();
+    await new Promise((r) => setTimeout(r, 60));
+    // The transient failure was retried on its own; the permanent one was not.
+    expect(runs).toBe(2);
+    expect(lines).toEqual(['warn the round failed; retrying', 'error the round failed']);
+    task.nudge();
+    await task.stop();
+    expect(runs).toBe(3);
+  });
 });
+

@@ -1,3 +1,6 @@
+import { isTransient, type Backoff } from '@vigil/db';
+import type { Logger } from '@vigil/observability';
+
 /**
  * Runs `task` when nudged, never twice at once: nudges that arrive while it
  * runs collapse into one more run, so a burst of notifications costs one or
@@ -36,6 +39,22 @@ export class CoalescedTask {
       this.timerAt = Infinity;
       this.nudge();
     }, Math.max(0, at - Date.now()));
+  }
+
+  /**
+   * The retry policy after a failed run: a transient failure (`isTransient`)
+   * runs again after the next `backoff` delay; any other would fail the same
+   * way, so it is logged as an error and waits for the next nudge (an outcome,
+   * a notification, the backstop poll).
+   */
+  retryIfTransient(err: unknown, backoff: Backoff, logger: Logger, what: string): void {
+    if (isTransient(err)) {
+      const delay = backoff.next();
+      logger.warn({ err: (err as Error).message, retryInMs: delay }, `${what} failed; retrying`);
+      this.runAt(Date.now() + delay);
+    } else {
+      logger.error({ err }, `${what} failed`);
+    }
   }
 
   /** No more runs; resolves once the current run has finished. */
