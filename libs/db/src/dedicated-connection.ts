@@ -114,7 +114,7 @@ export class DedicatedConnection {
     this.backoff.reset();
     const checkMs = this.options.checkIntervalMs ?? 15_000;
     if (checkMs > 0) this.checkTimer = setInterval(() => void this.query('SELECT 1').catch(() => undefined), checkMs);
-    this.options.onUp?.();
+    guarded(this.options.logger, 'onUp', () => this.options.onUp?.());
   }
 
   /** Forgets `client` (once: later events of a dropped client are ignored) and schedules a reconnect. */
@@ -127,7 +127,7 @@ export class DedicatedConnection {
     client.removeAllListeners('notification');
     void client.end().catch(() => undefined);
     if (this.stopped) return;
-    if (wasUp) this.options.onDown?.(err);
+    if (wasUp) guarded(this.options.logger, 'onDown', () => this.options.onDown?.(err));
     this.failures++;
     const delay = this.backoff.next();
     this.options.logger.warn(
@@ -135,5 +135,17 @@ export class DedicatedConnection {
       wasUp ? `${this.options.purpose} connection lost; reconnecting` : `cannot open the ${this.options.purpose} connection; retrying`,
     );
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+}
+
+/**
+ * Runs a caller's callback from a timer or a socket event, where a throw would
+ * crash the process: it is logged instead.
+ */
+export function guarded(logger: Logger, what: string, callback: () => void): void {
+  try {
+    callback();
+  } catch (err) {
+    logger.error({ err }, `${what} callback threw`);
   }
 }

@@ -147,6 +147,26 @@ describe('ListenSession', () => {
     expect(seen.connected).toEqual([]);
   });
 
+  it('survives callbacks that throw', async () => {
+    let notified = 0;
+    const { s, seen } = session({
+      onNotify: () => {
+        notified++;
+        throw new Error('a bug in the reader');
+      },
+      onCatchUp: () => {
+        seen.catchUps++;
+        throw new Error('another bug');
+      },
+    });
+    s.start();
+    await waitFor('the first catch-up', () => seen.catchUps === 1);
+    await pool.query(`NOTIFY vigil_checks`);
+    await pool.query(`NOTIFY vigil_checks`);
+    await waitFor('both notifications', () => notified === 2);
+    expect(s.connected).toBe(true);
+  });
+
   it('refuses a session without channels', () => {
     expect(() => session({ channels: [] })).toThrow('a ListenSession needs at least one channel');
   });

@@ -1,6 +1,6 @@
 import type { Logger } from '@vigil/observability';
 import type { BackoffOptions } from './backoff.js';
-import { DedicatedConnection } from './dedicated-connection.js';
+import { DedicatedConnection, guarded } from './dedicated-connection.js';
 
 export interface ListenSessionOptions {
   connectionString: string;
@@ -53,7 +53,7 @@ export class ListenSession {
       ...(options.checkIntervalMs !== undefined ? { checkIntervalMs: options.checkIntervalMs } : {}),
       setup: async (client) => {
         client.on('notification', ({ channel }) => {
-          if (channels.has(channel)) options.onNotify(channel);
+          if (channels.has(channel)) guarded(options.logger, 'onNotify', () => options.onNotify(channel));
         });
         for (const channel of channels) await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
       },
@@ -75,7 +75,7 @@ export class ListenSession {
   start(): void {
     this.connection.start();
     const poll = this.options.poll;
-    if (poll && !this.pollTimer) this.pollTimer = setInterval(() => poll.run(), poll.intervalMs);
+    if (poll && !this.pollTimer) this.pollTimer = setInterval(() => guarded(this.options.logger, 'poll', () => poll.run()), poll.intervalMs);
   }
 
   /** No callback runs after this resolves. */

@@ -114,6 +114,9 @@ export class Dispatcher {
     const outcome = released ? 'released' : decision.status === 'pending' ? 'retry' : decision.status;
     metrics.deliveries.inc({ receiver: delivery.receiver, outcome });
 
+    // The receiver first: whoever sees this delivery `disabled` also sees its receiver disabled, and a crash in between
+    // leaves the delivery to the backstop's disableUndeliverable rather than to another attempt.
+    if (decision.status === 'disabled') await this.persist(leaseEnds, () => disableReceiver(this.options.pool, delivery.receiver, decision.reason));
     const recorded = await this.persist(leaseEnds, {
       deliveryId: delivery.id,
       attempt: delivery.attempt,
@@ -126,7 +129,6 @@ export class Dispatcher {
       status: decision.status,
       nextAttemptAt: decision.status === 'pending' ? decision.nextAttemptAt : null,
     });
-    if (decision.status === 'disabled') await this.persist(leaseEnds, () => disableReceiver(this.options.pool, delivery.receiver, decision.reason));
     const log = { delivery: delivery.id, receiver: delivery.receiver, attempt: delivery.attempt, code: result.statusCode, ms: result.durationMs, outcome };
     if (!recorded) logger.warn(log, 'lost the lease on this delivery before recording its outcome; another replica retries it');
     else if (decision.status === 'delivered') logger.debug(log, 'webhook delivered');
