@@ -27,8 +27,8 @@ describe('alerterEnv', () => {
     expect(problems({ SSRF_ALLOW_CIDRS: '127.0.0.1/33', WEBHOOK_RETRY_SCHEDULE: '5s,0s', LOG_LEVEL: 'loud' })).toEqual([
       'DATABASE_URL is required (PostgreSQL connection URL)',
       'LOG_LEVEL="loud" is invalid: expected one of debug, info, warn, error',
-      'SSRF_ALLOW_CIDRS="127.0.0.1/33" is invalid: not a CIDR: 127.0.0.1/33',
       'WEBHOOK_RETRY_SCHEDULE="5s,0s" is invalid: every delay must be positive',
+      'SSRF_ALLOW_CIDRS="127.0.0.1/33" is invalid: not a CIDR: 127.0.0.1/33',
     ]);
   });
 });

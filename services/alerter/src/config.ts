@@ -19,7 +19,6 @@ function durationList(options: { description: string; default: number[] }): EnvV
 
 export const alerterEnv = {
   ...serviceEnv,
-  ...ssrfEnv,
   POD_NAME: str({ description: 'identity recorded on claimed deliveries and attempts (downward API)', default: hostname() }),
   RECEIVERS_FILE: str({ description: 'JSON file with the webhook receivers and their secrets (mounted from a Secret)', default: '/etc/vigil/receivers/receivers.json' }),
   RECEIVERS_RELOAD_INTERVAL: duration({ description: 'how often the receivers file is re-read besides file-change events', default: 30_000, min: 1000 }),
@@ -32,6 +31,7 @@ export const alerterEnv = {
   BACKSTOP_POLL_INTERVAL: duration({ description: 'how often work is looked for without a notification (a lost NOTIFY delays work by at most this)', default: 10_000, min: 100 }),
   STATUS_REFRESH_PERIOD: duration({ description: 'minimum time between two status refreshes of one check without a state change', default: 60_000, min: 1000 }),
   STATUS_PATCH_QPS: int({ description: 'client-side budget of UptimeCheck status patches and Event writes per second', default: 10, min: 1, max: 1000 }),
+  ...ssrfEnv,
 };
 
 export type AlerterConfig = ConfigOf<typeof alerterEnv>;
