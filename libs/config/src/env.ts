@@ -68,6 +68,17 @@ export class ConfigError extends Error {
  * ConfigError listing every bad variable and every broken rule.
  */
 export function parseEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  const { config, problems } = read(spec, env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config as ConfigOf<S>;
+}
+
+/** What parseEnv would report for `env`, without throwing: empty when the configuration is valid. */
+export function envProblems(spec: EnvSpec, env: NodeJS.ProcessEnv): readonly string[] {
+  return read(spec, env).problems;
+}
+
+function read(spec: EnvSpec, env: NodeJS.ProcessEnv): { config: Readonly<Record<string, unknown>>; problems: string[] } {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, variable] of Object.entries(spec)) {
@@ -87,8 +98,7 @@ export function parseEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = pr
   for (const rule of rulesOf(spec)) {
     if (rule.uses.every((name) => name in out)) problems.push(...rule.check(out));
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(out) as ConfigOf<S>;
+  return { config: Object.freeze(out), problems };
 }
 
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY|DATABASE_URL|_URL$/i;

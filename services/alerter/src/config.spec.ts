@@ -1,19 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, parseEnv } from '@vigil/config';
+import { envProblems, parseEnv } from '@vigil/config';
 import { DEFAULT_DENY_CIDRS, policyFromEnv } from '@vigil/net-guard';
 import { alerterEnv } from './config.js';
 
 const DATABASE_URL = 'postgres://vigil@db/vigil';
 
-function problems(env: NodeJS.ProcessEnv): readonly string[] {
-  try {
-    parseEnv(alerterEnv, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  return [];
-}
+const problems = (env: NodeJS.ProcessEnv) => envProblems(alerterEnv, env);
 
 describe('alerterEnv', () => {
   it('reads the SSRF settings with the shared parser: unset keeps the built-in deny list', () => {

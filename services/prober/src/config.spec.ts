@@ -1,16 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, parseEnv } from '@vigil/config';
+import { envProblems } from '@vigil/config';
 import { proberEnv } from './config.js';
 
-function problems(env: NodeJS.ProcessEnv): readonly string[] {
-  try {
-    parseEnv(proberEnv, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  return [];
-}
+const problems = (env: NodeJS.ProcessEnv) => envProblems(proberEnv, env);
 
 describe('proberEnv', () => {
   it('accepts the defaults', () => expect(problems({ DATABASE_URL: 'postgres://vigil@db/vigil' })).toEqual([]));
