@@ -1,25 +1,18 @@
 import { hostname } from 'node:os';
-import { duration, int, serviceEnv, str, withRules, type ConfigOf } from '@vigil/config';
+import { duration, int, serviceEnv, str, type ConfigOf } from '@vigil/config';
 import { dnsServerList, ssrfEnv } from '@vigil/net-guard';
 
-export const proberEnv = withRules(
-  {
-    ...serviceEnv,
-    ...ssrfEnv,
-    POD_NAME: str({ description: 'identity written as lease_owner on claimed checks (downward API)', default: hostname() }),
-    PROBE_CONCURRENCY: int({ description: 'probes running at once in this replica', default: 256, min: 1, max: 10_000 }),
-    CLAIM_LEASE: duration({ description: 'how long a claim outlives the check timeout; a dead replica’s checks are re-claimed after it', default: 15_000, min: 1_000 }),
-    RESULT_FLUSH_INTERVAL: duration({ description: 'longest a probe result waits before its batch is written', default: 500, min: 10, max: 10_000 }),
-    RESULT_BATCH_SIZE: int({ description: 'results written per batch at most; a full batch is written at once', default: 1_000, min: 1, max: 50_000 }),
-    RESULT_BUFFER_LIMIT: int({ description: 'results kept in memory while Postgres is unreachable; beyond it the oldest are dropped', default: 100_000, min: 100 }),
-    RESULT_RETENTION: duration({ description: 'raw probe results older than this are dropped (whole daily partitions)', default: 30 * 24 * 3_600_000, min: 24 * 3_600_000 }),
-    DNS_SERVERS: dnsServerList({ description: 'DNS servers (ip, ip:port or [ipv6]:port) for probe targets; empty: the system resolvers' }),
-  },
-  {
-    // A batch larger than the buffer never fills: results would be dropped before a "full batch" is written.
-    uses: ['RESULT_BATCH_SIZE', 'RESULT_BUFFER_LIMIT'],
-    check: (c) => (c.RESULT_BATCH_SIZE <= c.RESULT_BUFFER_LIMIT ? [] : [`RESULT_BATCH_SIZE=${c.RESULT_BATCH_SIZE} must not exceed RESULT_BUFFER_LIMIT=${c.RESULT_BUFFER_LIMIT}`]),
-  },
-);
+export const proberEnv = {
+  ...serviceEnv,
+  ...ssrfEnv,
+  POD_NAME: str({ description: 'identity written as lease_owner on claimed checks (downward API)', default: hostname() }),
+  PROBE_CONCURRENCY: int({ description: 'probes running at once in this replica', default: 256, min: 1, max: 10_000 }),
+  CLAIM_LEASE: duration({ description: 'how long a claim outlives the check timeout; a dead replica’s checks are re-claimed after it', default: 15_000, min: 1_000 }),
+  RESULT_FLUSH_INTERVAL: duration({ description: 'longest a probe result waits before its batch is written', default: 500, min: 10, max: 10_000 }),
+  RESULT_BATCH_SIZE: int({ description: 'results written per batch at most; a full batch is written at once', default: 1_000, min: 1, max: 50_000 }),
+  RESULT_BUFFER_LIMIT: int({ description: 'results kept in memory while Postgres is unreachable; beyond it the oldest are dropped', default: 100_000, min: 100 }),
+  RESULT_RETENTION: duration({ description: 'raw probe results older than this are dropped (whole daily partitions)', default: 30 * 24 * 3_600_000, min: 24 * 3_600_000 }),
+  DNS_SERVERS: dnsServerList({ description: 'DNS servers (ip, ip:port or [ipv6]:port) for probe targets; empty: the system resolvers' }),
+};
 
 export type ProberConfig = ConfigOf<typeof proberEnv>;
