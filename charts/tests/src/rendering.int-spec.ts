@@ -141,7 +141,8 @@ describe.each(valueSets)('every pod rendered with $name', ({ options }) => {
       expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port });
       expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port });
       expect(container.ports?.map((p) => p.containerPort)).toEqual([port === 'http' ? 8080 : 9090]);
-      expect(env(container, 'OPS_PORT')).toBe('9090');
+      // The port the container serves on is the one its service reads: OPS_PORT, or the api's PORT.
+      expect(port === 'ops' ? env(container, 'OPS_PORT') : env(container, 'PORT')).toBe(port === 'ops' ? '9090' : '8080');
     }
     const api = ofKind<V1Deployment>(objects, 'Deployment').find((d) => componentOf(d) === 'api')!.spec!.template.spec!;
     const sleep = api.containers[0]!.lifecycle!.preStop!.sleep!.seconds;

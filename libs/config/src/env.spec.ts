@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, bool, duration, int, list, oneOf, parseDuration, parseEnv, port, str, url } from './env.js';
+import { ConfigError, bool, duration, envProblems, int, list, oneOf, parseDuration, parseEnv, port, requiredEnvNames, rulesOf, str, url, withRules } from './env.js';
 
 const spec = {
   DATABASE_URL: url({ description: 'Postgres connection URL', protocols: ['postgres', 'postgresql'] }),
@@ -61,4 +61,37 @@ describe('parseDuration', () => {
   ])('%s is %d ms', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
 
   it.each(['', '5', 's', '5x', '1h 30m', '-5s'])('refuses %p', (raw) => expect(() => parseDuration(raw)).toThrow(/expected a duration/));
+});
+
+describe('withRules', () => {
+  const timing = withRules(
+    { LOG_LEVEL: spec.LOG_LEVEL, LEASE: duration({ description: 'lease', default: 15_000 }), RENEW: duration({ description: 'renew', default: 10_000 }) },
+    { uses: ['LEASE', 'RENEW'], check: (c) => (c.RENEW < c.LEASE ? [] : [`RENEW must be less than LEASE`]) },
+  );
+
+  const problems = (env: NodeJS.ProcessEnv, s: Parameters<typeof parseEnv>[0] = timing) => envProblems(s, env);
+
+  it('reports a broken rule in the same report as the other bad variables', () => {
+    expect(() => parseEnv(timing, { LEASE: '5s', RENEW: '10s' })).toThrow(new ConfigError(['RENEW must be less than LEASE']));
+    expect(problems({ LEASE: '5s', RENEW: '10s', LOG_LEVEL: 'loud' })).toEqual([
+      'LOG_LEVEL="loud" is invalid: expected one of debug, info, warn, error',
+      'RENEW must be less than LEASE',
+    ]);
+    expect(problems({ LEASE: '20s' })).toEqual([]);
+  });
+
+  it('skips a rule over a variable that is already reported', () => {
+    expect(problems({ LEASE: 'soon', RENEW: '10s' })).toEqual(['LEASE="soon" is invalid: expected a duration like 500ms, 30s, 5m or 1h30m, got "soon"']);
+  });
+
+  it('keeps its rules when spread into a larger spec, and they stay out of the variable names', () => {
+    const larger = { ...timing, NAME: str({ description: 'name' }) };
+    expect(Object.keys(larger)).toEqual(['LOG_LEVEL', 'LEASE', 'RENEW', 'NAME']);
+    expect(rulesOf(larger)).toHaveLength(1);
+    expect(problems({ LEASE: '5s' }, larger)).toEqual(['NAME is required (name)', 'RENEW must be less than LEASE']);
+  });
+});
+
+describe('requiredEnvNames', () => {
+  it('lists the variables without a default', () => expect(requiredEnvNames(spec)).toEqual(['DATABASE_URL', 'NAME']));
 });

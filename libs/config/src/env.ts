@@ -15,6 +15,47 @@ export interface EnvVar<T> {
 export type EnvSpec = Record<string, EnvVar<unknown>>;
 export type ConfigOf<S extends EnvSpec> = { readonly [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never };
 
+/**
+ * A rule over several variables (a pair that must agree). parseEnv checks it
+ * with the per-variable checks, so its problems are reported together with
+ * every other bad variable, once each variable it `uses` has parsed.
+ */
+export interface EnvRule<C> {
+  readonly uses: ReadonlyArray<keyof C & string>;
+  /** Problems, each naming the variables involved; empty when they agree. Reads only `uses`. */
+  check(config: C): readonly string[];
+}
+
+const registeredRules = new WeakSet<object>();
+
+/**
+ * `spec` with cross-variable rules attached. The rules ride along when the
+ * spec is spread into a larger one (`{ ...ssrfEnv, ... }`): each sits under its
+ * own symbol key, which spreading copies and Object.keys/entries skip.
+ */
+export function withRules<S extends EnvSpec>(spec: S, ...rules: Array<EnvRule<ConfigOf<S>>>): S {
+  const out: Record<string | symbol, unknown> = { ...spec };
+  for (const rule of rules) {
+    registeredRules.add(rule);
+    out[Symbol(`rule(${rule.uses.join(', ')})`)] = rule;
+  }
+  return out as S;
+}
+
+/** The cross-variable rules attached to `spec` with withRules. */
+export function rulesOf(spec: EnvSpec): Array<EnvRule<Record<string, unknown>>> {
+  return Object.getOwnPropertySymbols(spec)
+    .map((key) => (spec as Record<symbol, unknown>)[key])
+    .filter((value): value is EnvRule<Record<string, unknown>> => typeof value === 'object' && value !== null && registeredRules.has(value));
+}
+
+/** The names of the variables `spec` cannot do without (no default); `Object.keys(spec)` are all it reads. */
+export function requiredEnvNames(spec: EnvSpec): string[] {
+  return Object.entries(spec)
+    .filter(([, variable]) => !variable.fallback)
+    .map(([name]) => name);
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -22,8 +63,22 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads every variable of `spec` from `env`; throws one ConfigError listing every bad variable. */
+/**
+ * Reads every variable of `spec` from `env` and checks its rules; throws one
+ * ConfigError listing every bad variable and every broken rule.
+ */
 export function parseEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  const { config, problems } = read(spec, env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config as ConfigOf<S>;
+}
+
+/** What parseEnv would report for `env`, without throwing: empty when the configuration is valid. */
+export function envProblems(spec: EnvSpec, env: NodeJS.ProcessEnv): readonly string[] {
+  return read(spec, env).problems;
+}
+
+function read(spec: EnvSpec, env: NodeJS.ProcessEnv): { config: Readonly<Record<string, unknown>>; problems: string[] } {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, variable] of Object.entries(spec)) {
@@ -39,8 +94,11 @@ export function parseEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = pr
       problems.push(`${name}=${redact(name, raw)} is invalid: ${(err as Error).message}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(out) as ConfigOf<S>;
+  // A rule over a variable that is already reported would only repeat it.
+  for (const rule of rulesOf(spec)) {
+    if (rule.uses.every((name) => name in out)) problems.push(...rule.check(out));
+  }
+  return { config: Object.freeze(out), problems };
 }
 
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY|DATABASE_URL|_URL$/i;

@@ -39,7 +39,7 @@ async function refusal(name: string, spec: Record<string, unknown>): Promise<str
 beforeAll(async () => {
   plane = await ControlPlane.start();
   const kc = plane.kubeConfig();
-  await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: await loadUptimeCheckCrd() });
+  await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: await loadUptimeCheckCrd(WORKSPACE_ROOT) });
   await waitFor('the UptimeCheck CRD to be established', async () => {
     const crd = await kc.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: UPTIME_CHECK.crdName });
     return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
@@ -55,6 +55,12 @@ afterAll(async () => {
 });
 
 describe('the UptimeCheck CRD on a real API server', () => {
+  it('is read from the chart in this checkout, found by its nx.json when no root is given', async () => {
+    const crd = await loadUptimeCheckCrd();
+    expect(crd).toEqual(await loadUptimeCheckCrd(WORKSPACE_ROOT));
+    expect(crd.metadata?.name).toBe(UPTIME_CHECK.crdName);
+  });
+
   it('accepts a minimal check and fills in every default', async () => {
     const created = await create(check('minimal', { url: 'https://example.com/health' }));
     expect(created.spec).toEqual({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, parseEnv } from '@vigil/config';
-import { policyFromEnv, ssrfEnv } from './env.js';
+import { dnsServerList, policyFromEnv, ssrfEnv } from './env.js';
 import { DEFAULT_DENY_CIDRS } from './policy.js';
 
 describe('ssrfEnv', () => {
@@ -27,5 +27,20 @@ describe('ssrfEnv', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual(['SSRF_ALLOW_CIDRS="127.0.0.1/33,nope,10.0.0.0/8" is invalid: not a CIDR: 127.0.0.1/33, nope']);
+  });
+});
+
+describe('dnsServerList', () => {
+  const spec = { DNS_SERVERS: dnsServerList({ description: 'resolvers' }) };
+
+  it('reads addresses with and without ports; empty means the system resolvers', () => {
+    expect(parseEnv(spec, { DNS_SERVERS: '10.0.0.10, 10.0.0.11:5353,[fd00::53]:53' }).DNS_SERVERS).toEqual(['10.0.0.10', '10.0.0.11:5353', '[fd00::53]:53']);
+    expect(parseEnv(spec, {}).DNS_SERVERS).toEqual([]);
+  });
+
+  it('names every entry the resolver refuses', () => {
+    expect(() => parseEnv(spec, { DNS_SERVERS: '10.0.0.10,dns.example,300.1.1.1' })).toThrow(
+      new ConfigError(['DNS_SERVERS="10.0.0.10,dns.example,300.1.1.1" is invalid: not a DNS server address: dns.example, 300.1.1.1']),
+    );
   });
 });

@@ -1,4 +1,5 @@
-import { bool, type EnvVar } from '@vigil/config';
+import { Resolver } from 'node:dns';
+import { bool, list, type EnvVar } from '@vigil/config';
 import { parseCidr } from './address.js';
 import { DEFAULT_DENY_CIDRS, createAddressPolicy, type AddressPolicy } from './policy.js';
 
@@ -22,6 +23,27 @@ export function cidrList(options: { description: string; default: readonly strin
       });
       if (bad.length > 0) throw new Error(`not a CIDR: ${bad.join(', ')}`);
       return items;
+    },
+  };
+}
+
+/** A comma list of DNS servers for `createResolver` (ip, ip:port, [ipv6]:port), each checked by the resolver itself; empty: the system's. */
+export function dnsServerList(options: { description: string }): EnvVar<string[]> {
+  const items = list({ ...options, default: [] });
+  return {
+    ...items,
+    parse(raw) {
+      const servers = items.parse(raw);
+      const bad = servers.filter((server) => {
+        try {
+          new Resolver().setServers([server]);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      if (bad.length > 0) throw new Error(`not a DNS server address: ${bad.join(', ')}`);
+      return servers;
     },
   };
 }

@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './lookup.js';
 export * from './connector.js';
 export * from './env.js';
+export * from './egress.js';

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { ConfigError, bool, duration, int, list, parseDuration, serviceEnv, str, type ConfigOf, type EnvVar } from '@vigil/config';
+import { duration, int, parseDuration, serviceEnv, str, type ConfigOf, type EnvVar } from '@vigil/config';
+import { ssrfEnv } from '@vigil/net-guard';
 
 /** A comma list of durations: the delays before the 2nd, 3rd, ... attempt. */
 function durationList(options: { description: string; default: number[] }): EnvVar<number[]> {
@@ -9,7 +10,9 @@ function durationList(options: { description: string; default: number[] }): EnvV
     parse: (raw) => {
       const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (items.length === 0) throw new Error('expected a comma list of durations');
-      return items.map(parseDuration);
+      const delays = items.map(parseDuration);
+      if (delays.some((ms) => ms <= 0)) throw new Error('every delay must be positive');
+      return delays;
     },
   };
 }
@@ -28,16 +31,7 @@ export const alerterEnv = {
   BACKSTOP_POLL_INTERVAL: duration({ description: 'how often work is looked for without a notification (a lost NOTIFY delays work by at most this)', default: 10_000, min: 100 }),
   STATUS_REFRESH_PERIOD: duration({ description: 'minimum time between two status refreshes of one check without a state change', default: 60_000, min: 1000 }),
   STATUS_PATCH_QPS: int({ description: 'client-side budget of UptimeCheck status patches and Event writes per second', default: 10, min: 1, max: 1000 }),
-  SSRF_GUARD: bool({ description: 'refuse webhook URLs that resolve to denied addresses', default: true }),
-  SSRF_DENY_CIDRS: list({ description: 'denied address ranges (comma list; empty: the built-in list)', default: [] }),
-  SSRF_ALLOW_CIDRS: list({ description: 'ranges allowed even when denied (comma list)', default: [] }),
+  ...ssrfEnv,
 };
 
 export type AlerterConfig = ConfigOf<typeof alerterEnv>;
-
-/** Cross-variable rules parseEnv cannot express. */
-export function checkAlerterConfig(config: AlerterConfig): void {
-  const problems: string[] = [];
-  if (config.WEBHOOK_RETRY_SCHEDULE.some((ms) => ms <= 0)) problems.push('WEBHOOK_RETRY_SCHEDULE delays must be positive');
-  if (problems.length > 0) throw new ConfigError(problems);
-}

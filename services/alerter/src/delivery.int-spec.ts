@@ -316,16 +316,27 @@ describe('wake-ups', () => {
 describe('start-up', () => {
   it('exits 1 listing every bad variable, and listing every problem of an invalid receivers file', async () => {
     const badEnv = await startAlerter(
-      { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', KUBECONFIG: kubeconfig, WEBHOOK_RETRY_SCHEDULE: 'soon', STATUS_PATCH_QPS: '0', SSRF_GUARD: 'maybe' },
+      {
+        DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+        KUBECONFIG: kubeconfig,
+        WEBHOOK_RETRY_SCHEDULE: 'soon',
+        STATUS_PATCH_QPS: '0',
+        SSRF_GUARD: 'maybe',
+        SSRF_ALLOW_CIDRS: '127.0.0.1/33',
+      },
       { logDir: workDir, instance: 'alerter-bad-env', waitReady: false },
     );
     expect(await badEnv.exited).toBe(1);
-    const envReport = (await badEnv.logs()).find((l) => l.msg === 'invalid configuration') as { problems: string[] };
+    const logs = await badEnv.logs();
+    const envReport = logs.find((l) => l.msg === 'invalid configuration') as { problems: string[] };
     expect(envReport.problems).toEqual([
       'WEBHOOK_RETRY_SCHEDULE="soon" is invalid: expected a duration like 500ms, 30s, 5m or 1h30m, got "soon"',
       'STATUS_PATCH_QPS="0" is invalid: must be at least 1',
       'SSRF_GUARD="maybe" is invalid: expected true or false',
+      'SSRF_ALLOW_CIDRS="127.0.0.1/33" is invalid: not a CIDR: 127.0.0.1/33',
     ]);
+    // The report is the one fatal line: a bad CIDR no longer crashes the policy constructor with a stack trace.
+    expect(logs.filter((l) => l.level === 'fatal')).toEqual([envReport]);
 
     const dir = await mkdtemp(join(workDir, 'receivers-'));
     const file = await writeReceiversFile(dir, [{ name: 'ops', url: 'ftp://example.com', secrets: ['whsec_short'] }]);

@@ -1,9 +1,9 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { CHANNELS } from '@vigil/contracts';
 import { ListenSession, createPool, databaseReadiness } from '@vigil/db';
-import { createAddressPolicy } from '@vigil/net-guard';
+import { policyFromEnv } from '@vigil/net-guard';
 import { runService } from '@vigil/observability';
-import { alerterEnv, checkAlerterConfig } from './config.js';
+import { alerterEnv } from './config.js';
 import { pendingStats } from './delivery/deliveries.queries.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { WebhookClient } from './delivery/webhook-client.js';
@@ -24,13 +24,8 @@ void runService({
   opsPort: (config) => config.OPS_PORT,
   logLevel: (config) => config.LOG_LEVEL,
   async start({ config, logger, registry }) {
-    checkAlerterConfig(config);
     const metrics = createAlerterMetrics(registry);
-    const policy = createAddressPolicy({
-      enabled: config.SSRF_GUARD,
-      ...(config.SSRF_DENY_CIDRS.length > 0 ? { deny: config.SSRF_DENY_CIDRS } : {}),
-      allow: config.SSRF_ALLOW_CIDRS,
-    });
+    const policy = policyFromEnv(config);
     const databaseUrl = config.DATABASE_URL.href;
     const kc = new KubeConfig();
     kc.loadFromDefault();

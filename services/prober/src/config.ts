@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { duration, int, list, serviceEnv, str, type ConfigOf } from '@vigil/config';
-import { ssrfEnv } from '@vigil/net-guard';
+import { duration, int, serviceEnv, str, type ConfigOf } from '@vigil/config';
+import { dnsServerList, ssrfEnv } from '@vigil/net-guard';
 
 export const proberEnv = {
   ...serviceEnv,
@@ -12,7 +12,7 @@ export const proberEnv = {
   RESULT_BATCH_SIZE: int({ description: 'results written per batch at most; a full batch is written at once', default: 1_000, min: 1, max: 50_000 }),
   RESULT_BUFFER_LIMIT: int({ description: 'results kept in memory while Postgres is unreachable; beyond it the oldest are dropped', default: 100_000, min: 100 }),
   RESULT_RETENTION: duration({ description: 'raw probe results older than this are dropped (whole daily partitions)', default: 30 * 24 * 3_600_000, min: 24 * 3_600_000 }),
-  DNS_SERVERS: list({ description: 'DNS servers (ip or ip:port) for probe targets; empty: the system resolvers', default: [] }),
+  DNS_SERVERS: dnsServerList({ description: 'DNS servers (ip, ip:port or [ipv6]:port) for probe targets; empty: the system resolvers' }),
 };
 
 export type ProberConfig = ConfigOf<typeof proberEnv>;

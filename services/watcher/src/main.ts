@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { createPool, databaseReadiness } from '@vigil/db';
 import { runService } from '@vigil/observability';
-import { checkLeaseTimings, leaseNamespace, watcherEnv } from './config.js';
+import { leaseNamespace, watcherEnv } from './config.js';
 import { createWatcherMetrics } from './metrics.js';
 import { Watcher } from './watcher.js';
 
@@ -11,7 +11,6 @@ void runService({
   opsPort: (config) => config.OPS_PORT,
   logLevel: (config) => config.LOG_LEVEL,
   async start({ config, logger, registry }) {
-    checkLeaseTimings(config);
     const kubeConfig = new KubeConfig();
     // In a pod: the mounted ServiceAccount token; in tests and `make dev`: KUBECONFIG.
     kubeConfig.loadFromDefault();

@@ -4,7 +4,7 @@ import type { AlerterMetrics } from '../metrics.js';
 import type { ReceiverRegistry } from '../receivers/receiver-registry.js';
 import { CoalescedTask } from '../wakeup/coalesced-task.js';
 import { claimDueDeliveries, disableReceiver, nextDueAt, recordAttempt, type ClaimedDelivery } from './deliveries.queries.js';
-import { decide, type AttemptResult } from './outcome.js';
+import { decide, resultClass, type AttemptResult } from './outcome.js';
 import type { WebhookClient } from './webhook-client.js';
 
 export interface DispatcherOptions {
@@ -172,11 +172,4 @@ export class Dispatcher {
     await Promise.all(this.running);
     clearTimeout(grace);
   }
-}
-
-function resultClass(result: AttemptResult): string {
-  if (result.statusCode !== undefined) return `${Math.floor(result.statusCode / 100)}xx`;
-  if (result.error?.startsWith('Timeout')) return 'timeout';
-  if (result.error?.startsWith('Blocked')) return 'blocked';
-  return 'error';
 }

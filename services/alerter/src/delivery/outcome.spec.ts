@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_RETRY_AFTER_MS, decide, parseRetryAfter, type AttemptResult } from './outcome.js';
+import { MAX_RETRY_AFTER_MS, decide, parseRetryAfter, resultClass, type AttemptResult } from './outcome.js';
 
 const now = new Date('2026-06-06T22:41:07Z');
 const schedule = [5_000, 300_000, 1_800_000];
@@ -48,5 +48,16 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('-5', now)).toBeUndefined();
+  });
+});
+
+describe('resultClass', () => {
+  it('is the status class when a response came, else the typed reason, never parsed from the text', () => {
+    expect(resultClass(result(503, { error: 'HTTP 503' }))).toBe('5xx');
+    expect(resultClass(result(302, { error: 'Redirect: HTTP 302 (redirects are not followed)' }))).toBe('3xx');
+    expect(resultClass(result(undefined, { reason: 'Timeout', error: 'Timeout: no response within 3000 ms' }))).toBe('timeout');
+    expect(resultClass(result(undefined, { reason: 'Blocked', error: 'Blocked: 127.0.0.2 is a blocked address (SSRF guard)' }))).toBe('blocked');
+    expect(resultClass(result(undefined, { reason: 'ConnectionRefused', error: 'ConnectionRefused: connect ECONNREFUSED' }))).toBe('error');
+    expect(resultClass(result(undefined, { error: 'Timeout-looking text without a reason' }))).toBe('error');
   });
 });

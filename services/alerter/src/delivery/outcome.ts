@@ -1,11 +1,15 @@
+import type { EgressFailureReason } from '@vigil/net-guard';
+
 /** What one HTTP attempt produced. */
 export interface AttemptResult {
   startedAt: Date;
   durationMs: number;
   /** Absent when no response arrived. */
   statusCode?: number;
-  /** Why the attempt failed ("Timeout: ...", "HTTP 500", ...); absent on success. */
+  /** Why the attempt failed ("Timeout: ...", "HTTP 500", ...), as logged and stored; absent on success. */
   error?: string;
+  /** Why no response arrived, when the request itself failed (the same words as a probe's reason). */
+  reason?: EgressFailureReason;
   /** The first KiB of the response body. */
   excerpt?: string;
   /** From a Retry-After header on a 429 or 503, in milliseconds. */
@@ -47,4 +51,12 @@ export function parseRetryAfter(value: string | undefined, now: Date): number | 
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now.getTime());
+}
+
+/** The `result` label of the attempt-duration metric: the status class, or why no response came. */
+export function resultClass(result: AttemptResult): string {
+  if (result.statusCode !== undefined) return `${Math.floor(result.statusCode / 100)}xx`;
+  if (result.reason === 'Timeout') return 'timeout';
+  if (result.reason === 'Blocked') return 'blocked';
+  return 'error';
 }

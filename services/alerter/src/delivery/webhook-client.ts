@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { BlockedAddressError, DnsLookupError, guardedConnector, type AddressPolicy } from '@vigil/net-guard';
+import { classifyEgressError, guardedConnector, readCapped, type AddressPolicy } from '@vigil/net-guard';
 import { webhookHeaders } from '@vigil/webhooks';
 import { parseRetryAfter, type AttemptResult } from './outcome.js';
 
@@ -69,8 +69,10 @@ export class WebhookClient {
         ...(retryAfter !== undefined ? { retryAfterMs: parseRetryAfter(String(retryAfter), new Date()) } : {}),
       };
     } catch (err) {
-      const why = deadline.aborted ? `Timeout: no response within ${this.timeoutMs} ms` : req.signal?.aborted ? 'Aborted: the alerter is stopping' : describeError(err);
-      return { startedAt, durationMs: elapsed(), error: why };
+      if (req.signal?.aborted && !deadline.aborted) return { startedAt, durationMs: elapsed(), error: 'Aborted: the alerter is stopping' };
+      const { reason, message } = classifyEgressError(err, { timedOut: deadline.aborted });
+      const detail = reason === 'Timeout' && deadline.aborted ? `no response within ${this.timeoutMs} ms` : message;
+      return { startedAt, durationMs: elapsed(), reason, error: `${reason}: ${detail}` };
     }
   }
 
@@ -80,35 +82,7 @@ export class WebhookClient {
 }
 
 /** The first KiB of the body as text (NUL bytes dropped: Postgres text cannot hold them); the rest is discarded. */
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= EXCERPT_BYTES) {
-      body.destroy();
-      break;
-    }
-  }
-  if (size === 0) return undefined;
-  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8').replace(/\0/g, '');
-}
-
-/** A short reason in the vocabulary of probe failures, followed by the detail. */
-export function describeError(err: unknown): string {
-  const chain: Array<{ code?: string; message?: string; name?: string }> = [];
-  for (let e = err as { cause?: unknown } | undefined; e && chain.length < 5; e = e.cause as { cause?: unknown } | undefined) chain.push(e as never);
-  const blocked = chain.find((e) => e instanceof BlockedAddressError || e.code === 'VIGIL_BLOCKED');
-  if (blocked) return `Blocked: ${blocked.message}`;
-  const dns = chain.find((e) => e instanceof DnsLookupError);
-  if (dns) return `DNSFailure: ${dns.message}`;
-  const codes = chain.map((e) => e.code ?? '');
-  const message = chain.map((e) => e.message).find((m) => m) ?? String(err);
-  if (codes.some((c) => c === 'UND_ERR_CONNECT_TIMEOUT' || c === 'UND_ERR_HEADERS_TIMEOUT' || c === 'UND_ERR_BODY_TIMEOUT' || c === 'ETIMEDOUT')) return `Timeout: ${message}`;
-  if (codes.includes('ECONNREFUSED')) return `ConnectionRefused: ${message}`;
-  if (codes.some((c) => c === 'ECONNRESET' || c === 'UND_ERR_SOCKET' || c === 'EPIPE')) return `ConnectionReset: ${message}`;
-  if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_AGAIN')) return `DNSFailure: ${message}`;
-  if (codes.some((c) => c.startsWith('ERR_TLS') || c.startsWith('CERT_') || c.includes('SELF_SIGNED') || c.startsWith('UNABLE_TO_'))) return `TLSError: ${message}`;
-  return `Error: ${message}`;
+async function readExcerpt(body: Parameters<typeof readCapped>[0]): Promise<string | undefined> {
+  const bytes = await readCapped(body, EXCERPT_BYTES);
+  return bytes.length === 0 ? undefined : bytes.toString('utf8').replace(/\0/g, '');
 }

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
-import { guardedConnector, type AddressPolicy, type HostResolver } from '@vigil/net-guard';
+import type { ProbeFailureReason as ProbeReason } from '@vigil/k8s';
+import { classifyEgressError, guardedConnector, readCapped, type AddressPolicy, type HostResolver } from '@vigil/net-guard';
 import { parseStatusRanges, statusMatches } from './expectations.js';
-import { classifyError, type ProbeReason } from './reasons.js';
 
 export interface ProbeRequest {
   url: string;
@@ -134,7 +134,7 @@ export async function probe(request: ProbeRequest, options: ProbeOptions): Promi
         if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) method = 'GET';
         continue;
       }
-      const body = method === 'HEAD' ? '' : await readCapped(response.body, options.bodyLimitBytes);
+      const body = method === 'HEAD' ? '' : (await readCapped(response.body, options.bodyLimitBytes)).toString('utf8');
       const timings = timingsOf(times, started);
       if (!statusMatches(response.statusCode, ranges)) {
         return { ok: false, code: response.statusCode, reason: 'UnexpectedStatus', message: `status ${response.statusCode} is not in ${request.expectStatusCodes.join(', ')}`, timings, redirects };
@@ -151,7 +151,7 @@ export async function probe(request: ProbeRequest, options: ProbeOptions): Promi
       }
       return { ok: true, code: response.statusCode, reason: null, message: null, timings, redirects };
     } catch (err) {
-      const { reason, message } = classifyError(err, signal.aborted);
+      const { reason, message } = classifyEgressError(err, { timedOut: signal.aborted });
       const text = reason === 'Timeout' ? timeoutMessage(times, request.timeoutMs) : message;
       return failure(reason, text, times.status ?? 0, started, times, redirects);
     } finally {
@@ -164,19 +164,6 @@ function watchPhases(socket: Socket, times: HopTimes): void {
   socket.once('lookup', () => (times.lookupEnd ??= performance.now()));
   socket.once('connect', () => (times.connectEnd = performance.now()));
   socket.once('secureConnect', () => (times.tlsEnd = performance.now()));
-}
-
-/** Reads at most `limit` bytes as text, then drops the connection: a 50 MB body costs 64 KiB. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= limit) break;
-  }
-  body.destroy();
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 function timingsOf(times: HopTimes, started: number): PhaseTimings {
