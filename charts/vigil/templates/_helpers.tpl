@@ -123,17 +123,17 @@ its Secret.
 {{- define "vigil.commonEnv" -}}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{ include "vigil.databaseEnv" . }}
+{{- end -}}
+
+{{/* The ops port and pod identity of the services with a separate ops port (all but the api, which serves everything on PORT). */}}
+{{- define "vigil.workerEnv" -}}
 - name: OPS_PORT
   value: "9090"
 - name: POD_NAME
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
-- name: POD_NAMESPACE
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.namespace
-{{ include "vigil.databaseEnv" . }}
 {{- end -}}
 
 {{/* NAME=value env entries for the non-empty values of a map: (dict "NAME" value ...) */}}
