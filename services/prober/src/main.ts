@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CHANNELS } from '@vigil/contracts';
 import { createPool, databaseReadiness } from '@vigil/db';
 import { createResolver, policyFromEnv } from '@vigil/net-guard';
 import { runService } from '@vigil/observability';
@@ -57,7 +58,7 @@ void runService({
       metrics,
       logger,
     });
-    const listener = new ChannelListener(config.DATABASE_URL.href, 'vigil_checks', () => scheduler.checksChanged(), logger);
+    const listener = new ChannelListener(config.DATABASE_URL.href, CHANNELS.checks, () => scheduler.checksChanged(), logger);
 
     logger.info({ identity: config.POD_NAME, concurrency: config.PROBE_CONCURRENCY, ssrf: policy.describe() }, 'starting');
     maintenance.start();

@@ -11,6 +11,7 @@ import {
   setHeaderOptions,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
+import { CHANNELS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, loadUptimeCheckCrd, type UptimeCheck, type UptimeCheckSpec } from '@vigil/k8s';
 import { ControlPlane, PostgresServer, freePort, startService, waitFor, waitForReady, type ServiceProcess } from '@vigil/testing';
@@ -248,7 +249,7 @@ describe('the watcher', () => {
     await listener.connect();
     let notifications = 0;
     listener.on('notification', () => notifications++);
-    await listener.query('LISTEN vigil_checks');
+    await listener.query(`LISTEN ${CHANNELS.checks}`);
     try {
       const watcher = await startWatcher({ DATABASE_URL: url, WATCH_NAMESPACES: ns, LEASE_NAME: 'mirror', POD_NAME: 'mirror-0' });
       await waitForReady(watcher, 60_000);

@@ -1,8 +1,8 @@
 // Test and bench support: what the watcher and the prober write, done directly
 // in SQL, so the alerter is exercised against the contract tables alone.
 import { randomUUID } from 'node:crypto';
+import type { CheckWebhookPayload } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
-import { newMessageId, type CheckWebhookPayload } from '@vigil/webhooks';
 
 export interface TestCheck {
   uid: string;
@@ -80,7 +80,7 @@ export async function insertTransition(pool: Pool, check: TestCheck, input: Tran
     };
     const deliveryIds: string[] = [];
     for (const receiver of input.receivers ?? []) {
-      const deliveryId = newMessageId();
+      const deliveryId = `msg_${randomUUID().replace(/-/g, '')}`;
       await client.query(
         `INSERT INTO vigil.webhook_deliveries (id, transition_id, receiver, event_type, payload) VALUES ($1, $2, $3, $4, $5)`,
         [deliveryId, id, receiver, payload.type, JSON.stringify(payload)],

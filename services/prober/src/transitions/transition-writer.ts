@@ -1,7 +1,7 @@
 import { isTransient, type Pool, type PoolClient } from '@vigil/db';
 import type { Logger } from '@vigil/observability';
 import type { ProberMetrics } from '../metrics.js';
-import { eventFor } from '../state/state-machine.js';
+import { eventFor } from '@vigil/contracts';
 import type { TransitionRecord } from '../types.js';
 import { insertDeliveries, insertTransition, notifyTransition, setCheckState, webhookPayload } from './transitions.queries.js';
 import { drainUntil } from '../drain.js';

@@ -1,33 +1,9 @@
 import { parseDuration } from '@vigil/config';
-import type { CheckState, UptimeCheck } from '@vigil/k8s';
+import { isCheckState, type CheckUpsert } from '@vigil/contracts';
+import type { UptimeCheck } from '@vigil/k8s';
 
 /** The watcher-owned columns of one `vigil.checks` row, plus the seed state used only when the row is new. */
-export interface CheckRow {
-  uid: string;
-  namespace: string;
-  name: string;
-  generation: number;
-  labels: Record<string, string>;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  interval_ms: number;
-  timeout_ms: number;
-  expect_status_codes: string[];
-  expect_body_contains: string | null;
-  failure_threshold: number;
-  success_threshold: number;
-  paused: boolean;
-  publish: boolean;
-  display_name: string | null;
-  group_name: string | null;
-  /** Seeds `state` on insert only: the prober owns it afterwards. */
-  seed_state: CheckState | null;
-  /** Seeds `state_since` on insert only. */
-  seed_state_since: string | null;
-}
-
-const STATES: readonly string[] = ['up', 'down', 'pending', 'paused'];
+export type CheckRow = CheckUpsert;
 
 export class InvalidCheckError extends Error {
   override name = 'InvalidCheckError';
@@ -59,7 +35,7 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
     if (!Number.isInteger(value) || value < 1 || value > 10) throw new InvalidCheckError(`${where}: ${field} must be an integer from 1 to 10`);
   }
   const status = check.status;
-  const seedState = status?.state && STATES.includes(status.state) ? status.state : null;
+  const seedState = isCheckState(status?.state) ? status.state : null;
   const seedSince = status?.since && !Number.isNaN(Date.parse(status.since)) ? status.since : null;
   return {
     uid: meta.uid,
