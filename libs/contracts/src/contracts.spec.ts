@@ -16,9 +16,9 @@ import {
 describe('states and events', () => {
   it('fires check.up entering up and check.down entering down, nothing else', () => {
     expect(CHECK_STATES.map((s) => [s, eventFor(s)])).toEqual([
-      ['pending', null],
       ['up', 'check.up'],
       ['down', 'check.down'],
+      ['pending', null],
       ['paused', null],
     ]);
   });

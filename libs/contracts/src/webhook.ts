@@ -35,3 +35,41 @@ export const WEBHOOK_ID_PATTERN = /^msg_[0-9a-f]{32}$/;
 export function isWebhookId(value: unknown): value is string {
   return typeof value === 'string' && WEBHOOK_ID_PATTERN.test(value);
 }
+
+/** What a webhook says about its transition. */
+export interface TransitionFacts {
+  uid: string;
+  namespace: string;
+  name: string;
+  url: string;
+  from: CheckState;
+  to: CheckState;
+  at: Date;
+  code: number;
+  latencyMs: number | null;
+  reason: string | null;
+  message: string | null;
+}
+
+/**
+ * The body vigil.webhook_payload() builds for a transition, as a value: what
+ * tests compare the stored and sent bodies with. Production bodies are built
+ * in SQL only, with the outbox row.
+ */
+export function webhookPayloadOf(t: TransitionFacts, type: CheckEventType): CheckWebhookPayload {
+  const at = t.at.toISOString();
+  return {
+    type,
+    timestamp: at,
+    data: {
+      check: { namespace: t.namespace, name: t.name, uid: t.uid, url: t.url },
+      from: t.from,
+      to: t.to,
+      since: at,
+      code: t.code,
+      latencyMs: t.latencyMs,
+      reason: t.reason,
+      message: t.message,
+    },
+  };
+}

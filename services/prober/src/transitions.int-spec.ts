@@ -6,6 +6,7 @@ import {
   addReceiver,
   checkRow,
   editCheck,
+  retireCheck,
   insertCheck,
   resultsFor,
   startDatabase,
@@ -159,8 +160,7 @@ describe('transitions and the outbox', () => {
     await waitFor('the first probe', () => local.requests.length > 0, { timeoutMs: 10_000, intervalMs: 20 });
     expect(local.requests[0]!.at - insertedAt).toBeLessThan(1_500);
 
-    await t.pool.query(`DELETE FROM vigil.checks WHERE uid = $1`, [uid]);
-    await t.pool.query(`NOTIFY ${CHANNELS.checks}`);
+    await retireCheck(t.pool, uid);
     const afterDelete = local.requests.length;
     await new Promise((r) => setTimeout(r, 7_000));
     // At most one probe already in flight when the row went.

@@ -1,9 +1,8 @@
-import { isTransient, type Pool, type PoolClient } from '@vigil/db';
+import { isTransient, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/observability';
 import type { ProberMetrics } from '../metrics.js';
-import { eventFor } from '@vigil/contracts';
 import type { TransitionRecord } from '../types.js';
-import { insertDeliveries, insertTransition, notifyTransition, setCheckState, webhookPayload } from './transitions.queries.js';
+import { recordTransition } from './transitions.queries.js';
 import { drainUntil } from '../drain.js';
 
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -11,8 +10,8 @@ const MAX_RETRY_DELAY_MS = 5_000;
 const MAX_REJECTIONS = 10;
 
 /**
- * Writes transitions in the order they happened, each in its own transaction
- * with the new state and its outbox rows, followed by NOTIFY vigil_transitions.
+ * Writes transitions in the order they happened, each with the new state, its
+ * outbox rows and NOTIFY vigil_transitions in one statement (vigil.record_transition).
  * While Postgres is away they wait in memory, unbounded: transitions are few
  * and are never dropped to make room.
  */
@@ -57,7 +56,7 @@ export class TransitionWriter {
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
       try {
-        const written = await this.write(next);
+        const written = (await recordTransition(this.pool, next)) !== null;
         this.queue.shift();
         this.failures = 0;
         this.rejections = 0;
@@ -84,32 +83,6 @@ export class TransitionWriter {
       } finally {
         this.metrics.transitionsBuffered.set(this.queue.length);
       }
-    }
-  }
-
-  /** One transaction: state, transition row, outbox rows, NOTIFY. False when the row was gone or had moved on. */
-  private async write(t: TransitionRecord): Promise<boolean> {
-    const client: PoolClient = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const row = await setCheckState(client, t);
-      if (!row) {
-        await client.query('ROLLBACK');
-        return false;
-      }
-      const id = await insertTransition(client, t);
-      const event = eventFor(t.to);
-      if (event) await insertDeliveries(client, id, t, row.labels, event, webhookPayload(t, event));
-      await notifyTransition(client, id);
-      await client.query('COMMIT');
-      return true;
-    } catch (err) {
-      broken = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken && isTransient(broken) ? broken : undefined);
     }
   }
 }
