@@ -60,19 +60,16 @@ LANGUAGE sql STABLE AS $$
     AND event_type = ANY(r.events)
 $$;
 
--- The outbox write: one delivery per receiver of `receivers` for transition
+-- The outbox write: one delivery per element of `receivers` for transition
 -- `transition_id`, each with a fresh webhook-id and the transition's body.
--- Returns {receiver: webhook-id}.
-CREATE FUNCTION vigil.enqueue_webhooks(transition_id bigint, event_type text, receivers text[]) RETURNS jsonb
+CREATE FUNCTION vigil.enqueue_webhooks(transition_id bigint, event_type text, receivers text[])
+RETURNS TABLE (receiver text, delivery_id text)
 LANGUAGE sql AS $$
-  WITH queued AS (
-    INSERT INTO vigil.webhook_deliveries (id, transition_id, receiver, event_type, payload)
-    SELECT vigil.new_webhook_id(), t.id, r.name, event_type, vigil.webhook_payload(t, event_type)
-    FROM vigil.transitions t, unnest(receivers) AS r(name)
-    WHERE t.id = enqueue_webhooks.transition_id
-    RETURNING receiver, id
-  )
-  SELECT coalesce(jsonb_object_agg(receiver, id), '{}') FROM queued
+  INSERT INTO vigil.webhook_deliveries (id, transition_id, receiver, event_type, payload)
+  SELECT vigil.new_webhook_id(), t.id, r.name, event_type, vigil.webhook_payload(t, event_type)
+  FROM vigil.transitions t, unnest(receivers) AS r(name)
+  WHERE t.id = enqueue_webhooks.transition_id
+  RETURNING receiver, id
 $$;
 
 -- ---- Transitions (the prober) -------------------------------------------------
@@ -89,6 +86,7 @@ CREATE FUNCTION vigil.append_transition(
   event_type text, receivers text[] DEFAULT NULL
 ) RETURNS TABLE (transition_id bigint, deliveries jsonb)
 LANGUAGE plpgsql AS $$
+-- deliveries: {receiver: webhook-id}.
 DECLARE
   new_id bigint;
   sent jsonb := '{}';
@@ -97,10 +95,11 @@ BEGIN
   VALUES (check_uid, namespace, name, url, generation, from_state, to_state, at, code, latency_ms, reason, message)
   RETURNING vigil.transitions.id INTO new_id;
   IF event_type IS NOT NULL THEN
-    sent := vigil.enqueue_webhooks(new_id, event_type, coalesce(receivers, vigil.matching_receivers(
+    SELECT coalesce(jsonb_object_agg(q.receiver, q.delivery_id), '{}') INTO sent
+    FROM vigil.enqueue_webhooks(new_id, event_type, coalesce(receivers, vigil.matching_receivers(
       append_transition.namespace,
       coalesce((SELECT c.labels FROM vigil.checks c WHERE c.uid = append_transition.check_uid), '{}'),
-      event_type)));
+      event_type))) AS q;
   END IF;
   PERFORM pg_notify('vigil_transitions', new_id::text);
   transition_id := new_id;

@@ -511,7 +511,8 @@ describe('the watcher', () => {
     for (let i = 3; i < 7; i++) await deleteCheck(ns, `check-${i}`);
     // Drift in the table itself: a stray row and a lost one.
     await pool.query(
-      `INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms) VALUES (gen_random_uuid(), $1, 'stray', 1, 'https://stray.example.com', 30000, 10000)`,
+      `SELECT * FROM vigil.upsert_checks(jsonb_build_array(jsonb_build_object(
+         'uid', gen_random_uuid(), 'namespace', $1::text, 'name', 'stray', 'generation', 1, 'url', 'https://stray.example.com', 'interval_ms', 30000, 'timeout_ms', 10000)))`,
       [ns],
     );
     await pool.query(`DELETE FROM vigil.checks WHERE namespace = $1 AND name = 'check-9'`, [ns]);
