@@ -6,6 +6,9 @@
 -- who calls what; the spellings (states, event types, channels, the webhook
 -- body and id format) are defined in libs/contracts.
 
+-- 0001's header points at DESIGN.md, outside the repository: the contracts
+-- are in docs/contracts.md.
+
 -- 0002 points at services/prober/src/storage/latency-buckets.ts, which never
 -- existed: the constant is LATENCY_BUCKET_BOUNDS_MS in libs/db/src/latency-buckets.ts.
 COMMENT ON COLUMN vigil.uptime_rollups.latency_buckets IS

@@ -22,7 +22,7 @@ import { ControlPlane, PostgresServer, freePort, startService, waitFor, waitForR
 
 const SYSTEM_NAMESPACE = 'vigil-system';
 const SERVICE_ACCOUNT = 'vigil-watcher';
-/** The watcher's least privilege, as DESIGN.md's service table says. */
+/** The watcher's least privilege, as docs/contracts.md (Service permissions) lists it. */
 const CLUSTER_RULES: V1PolicyRule[] = [{ apiGroups: [UPTIME_CHECK.group], resources: [UPTIME_CHECK.plural], verbs: ['list', 'watch'] }];
 const LEASE_RULES: V1PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
 // Short lease timings keep the takeover scenarios quick; the defaults are 15s/10s/2s.
