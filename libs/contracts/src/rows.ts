@@ -76,6 +76,30 @@ export type CheckUpsert = Pick<ChecksRow, WatcherColumn> & {
   seed_state_since: string | null;
 };
 
+/**
+ * The row a spec with every optional field left out maps to: the CRD's
+ * defaults (filled in by the API server) as watcher-owned columns, and the
+ * state a new row starts in. Seeds spread it and set what they test.
+ */
+export const CHECK_ROW_DEFAULTS: Readonly<Omit<CheckUpsert, 'uid' | 'namespace' | 'name' | 'url'>> = {
+  generation: 1,
+  labels: {},
+  method: 'GET',
+  headers: {},
+  interval_ms: 30_000,
+  timeout_ms: 10_000,
+  expect_status_codes: ['200-399'],
+  expect_body_contains: null,
+  failure_threshold: 1,
+  success_threshold: 1,
+  paused: false,
+  publish: true,
+  display_name: null,
+  group_name: null,
+  seed_state: null,
+  seed_state_since: null,
+};
+
 /** What a prober needs of a checks row to probe it and judge the result. */
 export type ProbeSpecColumn = Exclude<WatcherColumn, 'paused' | 'publish' | 'display_name' | 'group_name'>;
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import {
   CHANNELS,
+  CHECK_ROW_DEFAULTS,
   CHECK_EVENT_TYPES,
   CHECK_STATES,
   DELIVERY_STATUSES,
@@ -95,26 +96,13 @@ const UID = '0b0f6a4e-51a4-4a57-9f39-0d5e0a4e7a11';
 
 function upsert(fields: Partial<CheckUpsert> = {}): CheckUpsert {
   return {
+    ...CHECK_ROW_DEFAULTS,
     uid: UID,
     namespace: 'shop',
     name: 'web',
-    generation: 1,
     labels: { team: 'payments' },
     url: 'https://shop.example.com/health',
-    method: 'GET',
-    headers: {},
-    interval_ms: 30_000,
-    timeout_ms: 10_000,
     expect_status_codes: ['200-399'],
-    expect_body_contains: null,
-    failure_threshold: 1,
-    success_threshold: 1,
-    paused: false,
-    publish: true,
-    display_name: null,
-    group_name: null,
-    seed_state: null,
-    seed_state_since: null,
     ...fields,
   };
 }

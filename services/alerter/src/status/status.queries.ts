@@ -1,5 +1,5 @@
 import type { Pool } from '@vigil/db';
-import type { CheckState, ChecksRow, TransitionsRow, WebhookDeliveriesRow } from '@vigil/contracts';
+import type { ChecksRow, TransitionFacts, TransitionsRow, WebhookDeliveriesRow } from '@vigil/contracts';
 import type { CheckSnapshot, DeliveryReport, PreviousReady, ReadyStatus } from './check-status.js';
 
 const SNAPSHOT_COLUMNS = `c.uid, c.namespace, c.name, c.generation, c.state, c.state_since, c.last_code, c.last_latency_ms,
@@ -37,19 +37,9 @@ function toCheck(row: SnapshotRow): CheckForStatus {
   };
 }
 
-export interface PendingTransition {
+export interface PendingTransition extends Omit<TransitionFacts, 'uid'> {
   id: number;
   checkUid: string;
-  namespace: string;
-  name: string;
-  url: string;
-  from: CheckState;
-  to: CheckState;
-  at: Date;
-  code: number;
-  latencyMs: number | null;
-  reason: string | null;
-  message: string | null;
   createdAt: Date;
   /** Part of a never-reported check's first success, which waits behind changes. */
   firstResult: boolean;

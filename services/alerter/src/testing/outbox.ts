@@ -2,7 +2,7 @@
 // same SQL functions they call (migration 0006), so the alerter is exercised
 // against the contract writes themselves: a change to them reaches these suites.
 import { randomUUID } from 'node:crypto';
-import { eventFor, webhookPayloadOf, type CheckState, type CheckUpsert, type CheckWebhookPayload } from '@vigil/contracts';
+import { CHECK_ROW_DEFAULTS, eventFor, webhookPayloadOf, type CheckState, type CheckUpsert, type CheckWebhookPayload } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 
 export interface TestCheck {
@@ -17,24 +17,7 @@ export interface TestCheck {
 export async function insertCheck(pool: Pool, fields: Partial<TestCheck> & { name: string; state?: CheckState; labels?: Record<string, string> }): Promise<TestCheck> {
   const { state = 'up', labels = {}, ...rest } = fields;
   const check: TestCheck = { uid: randomUUID(), namespace: 'default', url: `https://${fields.name}.example.com/health`, generation: 1, ...rest };
-  const row: CheckUpsert = {
-    ...check,
-    labels,
-    method: 'GET',
-    headers: {},
-    interval_ms: 30_000,
-    timeout_ms: 10_000,
-    expect_status_codes: ['200-399'],
-    expect_body_contains: null,
-    failure_threshold: 1,
-    success_threshold: 1,
-    paused: false,
-    publish: true,
-    display_name: null,
-    group_name: null,
-    seed_state: state,
-    seed_state_since: null,
-  };
+  const row: CheckUpsert = { ...CHECK_ROW_DEFAULTS, ...check, labels, seed_state: state };
   await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify([row])]);
   return check;
 }

@@ -4,7 +4,7 @@
 // vigil.upsert_checks, transitions through vigil.append_transition, outbox
 // rows through vigil.enqueue_webhooks. Not part of the build.
 import { randomUUID } from 'node:crypto';
-import { eventFor, type CheckEventType, type CheckState, type CheckUpsert, type DeliveryStatus } from '@vigil/contracts';
+import { CHECK_ROW_DEFAULTS, eventFor, type CheckEventType, type CheckState, type CheckUpsert, type DeliveryStatus } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../checks/uptime.js';
 
@@ -39,21 +39,12 @@ export async function insertCheck(pool: Pool, seed: CheckSeed): Promise<string> 
 export async function insertChecks(pool: Pool, seeds: CheckSeed[]): Promise<string[]> {
   const rows = seeds.map(
     (seed): CheckUpsert => ({
+      ...CHECK_ROW_DEFAULTS,
       uid: seed.uid ?? randomUUID(),
       namespace: seed.namespace ?? 'default',
       name: seed.name,
-      generation: 1,
-      labels: {},
       url: seed.url ?? `https://${seed.name}.internal.example/health`,
-      method: 'GET',
       headers: seed.headers ?? {},
-      interval_ms: 30_000,
-      timeout_ms: 10_000,
-      expect_status_codes: ['200-399'],
-      expect_body_contains: null,
-      failure_threshold: 1,
-      success_threshold: 1,
-      paused: false,
       publish: seed.publish ?? true,
       display_name: seed.displayName ?? null,
       group_name: seed.group ?? null,

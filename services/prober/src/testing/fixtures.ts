@@ -2,7 +2,7 @@
 // rows written through the watcher's own function (vigil.upsert_checks),
 // prober processes, metrics.
 import { randomUUID } from 'node:crypto';
-import { WATCHER_COLUMNS, type CheckState, type CheckUpsert } from '@vigil/contracts';
+import { CHECK_ROW_DEFAULTS, WATCHER_COLUMNS, type CheckState, type CheckUpsert } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { PostgresServer, freePort, startService, waitForReady, type ServiceProcess, type TestDatabase } from '@vigil/testing';
 
@@ -47,6 +47,7 @@ export async function insertCheck(pool: Pool, fields: CheckFields): Promise<stri
 
 export async function insertChecks(pool: Pool, checks: readonly CheckFields[]): Promise<string[]> {
   const rows = checks.map((c, i): CheckUpsert => ({
+    ...CHECK_ROW_DEFAULTS,
     uid: c.uid ?? randomUUID(),
     namespace: c.namespace ?? 'default',
     name: c.name ?? `check-${i}-${randomUUID().slice(0, 8)}`,
@@ -62,11 +63,7 @@ export async function insertChecks(pool: Pool, checks: readonly CheckFields[]): 
     failure_threshold: c.failureThreshold ?? 1,
     success_threshold: c.successThreshold ?? 1,
     paused: c.paused ?? false,
-    publish: true,
-    display_name: null,
-    group_name: null,
     seed_state: c.state ?? 'pending',
-    seed_state_since: null,
   }));
   await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify(rows)]);
   return rows.map((r) => r.uid);
