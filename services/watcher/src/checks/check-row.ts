@@ -1,5 +1,5 @@
 import { parseDuration } from '@vigil/config';
-import { isCheckState, type CheckUpsert } from '@vigil/contracts';
+import { CHECK_ROW_DEFAULTS as DEFAULTS, isCheckState, type CheckUpsert } from '@vigil/contracts';
 import type { UptimeCheck } from '@vigil/k8s';
 
 /** The watcher-owned columns of one `vigil.checks` row, plus the seed state used only when the row is new. */
@@ -22,15 +22,15 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
   let intervalMs: number;
   let timeoutMs: number;
   try {
-    intervalMs = parseDuration(spec.interval ?? '30s');
-    timeoutMs = parseDuration(spec.timeout ?? '10s');
+    intervalMs = spec.interval ? parseDuration(spec.interval) : DEFAULTS.interval_ms;
+    timeoutMs = spec.timeout ? parseDuration(spec.timeout) : DEFAULTS.timeout_ms;
   } catch (err) {
     throw new InvalidCheckError(`${where}: ${(err as Error).message}`);
   }
   if (intervalMs < 5000 || intervalMs > 86_400_000) throw new InvalidCheckError(`${where}: interval must be between 5s and 24h`);
   if (timeoutMs <= 0 || timeoutMs >= intervalMs) throw new InvalidCheckError(`${where}: timeout must be positive and less than interval`);
-  const failureThreshold = spec.failureThreshold ?? 1;
-  const successThreshold = spec.successThreshold ?? 1;
+  const failureThreshold = spec.failureThreshold ?? DEFAULTS.failure_threshold;
+  const successThreshold = spec.successThreshold ?? DEFAULTS.success_threshold;
   for (const [field, value] of [['failureThreshold', failureThreshold], ['successThreshold', successThreshold]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 10) throw new InvalidCheckError(`${where}: ${field} must be an integer from 1 to 10`);
   }
@@ -41,19 +41,19 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
     uid: meta.uid,
     namespace: meta.namespace,
     name: meta.name,
-    generation: meta.generation ?? 1,
-    labels: meta.labels ?? {},
+    generation: meta.generation ?? DEFAULTS.generation,
+    labels: meta.labels ?? DEFAULTS.labels,
     url: spec.url,
-    method: spec.method ?? 'GET',
-    headers: spec.headers ?? {},
+    method: spec.method ?? DEFAULTS.method,
+    headers: spec.headers ?? DEFAULTS.headers,
     interval_ms: intervalMs,
     timeout_ms: timeoutMs,
-    expect_status_codes: spec.expect?.statusCodes ?? ['200-399'],
+    expect_status_codes: spec.expect?.statusCodes ?? DEFAULTS.expect_status_codes,
     expect_body_contains: spec.expect?.bodyContains || null,
     failure_threshold: failureThreshold,
     success_threshold: successThreshold,
-    paused: spec.paused ?? false,
-    publish: spec.statusPage?.publish ?? true,
+    paused: spec.paused ?? DEFAULTS.paused,
+    publish: spec.statusPage?.publish ?? DEFAULTS.publish,
     display_name: spec.statusPage?.displayName || null,
     group_name: spec.statusPage?.group || null,
     seed_state: seedState,
