@@ -29,13 +29,13 @@ $$;
 
 -- ISO 8601 in UTC with milliseconds, as JavaScript's toISOString writes it.
 CREATE FUNCTION vigil.iso_time(at timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
   SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
 -- The body of a transition's webhook (CheckWebhookPayload in libs/contracts).
 CREATE FUNCTION vigil.webhook_payload(t vigil.transitions, event_type text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
     'type', event_type,
     'timestamp', vigil.iso_time(t.at),
