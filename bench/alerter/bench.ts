@@ -28,6 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CustomObjectsApi, Watch } from '@kubernetes/client-node';
+import { CHANNELS } from '@vigil/contracts';
 import { createPool, type Pool, type PoolClient } from '@vigil/db';
 import { UPTIME_CHECK, type UptimeCheck } from '@vigil/k8s';
 import { VigilStack, waitFor, type ServiceProcess } from '@vigil/testing';
@@ -112,16 +113,19 @@ async function unfinishedWork(pool: Pool): Promise<number> {
   return rows[0]!.n;
 }
 
-/** A backlog of `count` deliveries to the receiver, copies of a real one, in one transaction with one NOTIFY, as the prober's outbox would hold them. */
-async function insertBacklog(pool: Pool, prefix: string, count: number): Promise<void> {
-  await pool.query(
-    `WITH model AS (SELECT transition_id, event_type, payload FROM vigil.webhook_deliveries WHERE receiver = $1 ORDER BY transition_id LIMIT 1),
-          outbox AS (
-            INSERT INTO vigil.webhook_deliveries (id, transition_id, receiver, event_type, payload)
-            SELECT $2 || g, m.transition_id, $1, m.event_type, m.payload FROM model m, generate_series(1, $3::int) AS g)
-     SELECT pg_notify('vigil_transitions', '')`,
-    [RECEIVER, prefix, count],
+/**
+ * A backlog of `count` deliveries to the receiver for one real transition,
+ * written in one statement by the prober's outbox function, then one NOTIFY.
+ * Returns their webhook-ids.
+ */
+async function insertBacklog(pool: Pool, count: number): Promise<Set<string>> {
+  const { rows } = await pool.query<{ delivery_id: string }>(
+    `WITH model AS (SELECT transition_id, event_type FROM vigil.webhook_deliveries WHERE receiver = $1 ORDER BY transition_id LIMIT 1)
+     SELECT q.delivery_id FROM model m, vigil.enqueue_webhooks(m.transition_id, m.event_type, array_fill($1::text, ARRAY[$2::int])) AS q`,
+    [RECEIVER, count],
   );
+  await pool.query(`SELECT pg_notify($1, '')`, [CHANNELS.transitions]);
+  return new Set(rows.map((r) => r.delivery_id));
 }
 
 // ---- the alerter's metrics (to show what the QPS budget did) ----
@@ -331,14 +335,13 @@ interface ThroughputRun {
   deliveriesPerSecond: number;
 }
 
-async function throughputRun(ctx: Context, run: number): Promise<ThroughputRun> {
+async function throughputRun(ctx: Context): Promise<ThroughputRun> {
   await settle(ctx);
-  const prefix = `msg_backlog_${run}_${Date.now()}_`;
-  const received = () => new Set(ctx.stack.receiver.received.filter((r) => r.verified && r.id.startsWith(prefix)).map((r) => r.id)).size;
   const started = wallClock();
-  await insertBacklog(ctx.pool, prefix, DELIVERIES);
+  const backlog = await insertBacklog(ctx.pool, DELIVERIES);
+  const received = () => new Set(ctx.stack.receiver.received.filter((r) => r.verified && backlog.has(r.id)).map((r) => r.id)).size;
   await waitFor(`${DELIVERIES} backlog deliveries`, () => received() >= DELIVERIES, { timeoutMs: 300_000, intervalMs: 20 });
-  const last = Math.max(...ctx.stack.receiver.received.filter((r) => r.id.startsWith(prefix)).map((r) => r.receivedAt));
+  const last = Math.max(...ctx.stack.receiver.received.filter((r) => backlog.has(r.id)).map((r) => r.receivedAt));
   const seconds = (last - started) / 1000;
   return { deliveries: DELIVERIES, seconds: Math.round(seconds * 100) / 100, deliveriesPerSecond: Math.round(DELIVERIES / seconds) };
 }
@@ -468,13 +471,13 @@ async function main(): Promise<void> {
     const notified = new Map<number, number>();
     listener = await pool.connect();
     listener.on('notification', (msg) => {
-      if (msg.channel === 'vigil_transitions' && msg.payload) notified.set(Number(msg.payload), wallClock());
+      if (msg.channel === CHANNELS.transitions && msg.payload) notified.set(Number(msg.payload), wallClock());
     });
-    await listener.query('LISTEN vigil_transitions');
+    await listener.query(`LISTEN ${CHANNELS.transitions}`);
     const ctx: Context = { stack, pool, target, alerter: stack.services.get('alerter-0')!, prober: stack.services.get('prober-0')!, statusSeen, notified };
     const latency = await repeat(RUNS, () => latencyRun(ctx));
     log('deliveries/s: a backlog per run');
-    const throughput = await repeat(RUNS, (run) => throughputRun(ctx, run));
+    const throughput = await repeat(RUNS, () => throughputRun(ctx));
     const args = process.argv.slice(2).join(' ');
     const markdown = report(latency, throughput);
     // A quick run is a smoke test: it prints its figures and leaves the published ones alone.

@@ -42,13 +42,18 @@ const STATUS_PAGE_SIZE = 500; // PAGE_SIZE of services/api/src/status-page/publi
 // ---- seed -----------------------------------------------------------------
 
 // 1 in 20 unpublished, 1 in 100 down, 25 groups, 50 namespaces; a 20-slot latency histogram per rollup.
+// Written by the watcher's function (vigil.upsert_checks), then given what probers would have written since.
 const SEED_CHECKS = `
-  INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms, publish, display_name, group_name,
-    state, state_since, last_code, last_latency_ms, last_probe_at, created_at)
-  SELECT gen_random_uuid(), 'ns-' || (i % 50), 'check-' || i, 1, 'https://svc-' || i || '.example/health', 30000, 10000,
-    i % 20 <> 0, 'Check ' || i, 'group-' || (i % 25), CASE WHEN i % 100 = 0 THEN 'down' ELSE 'up' END,
-    now() - interval '1 day', 200, 50 + i % 200, now(), now() - interval '120 days'
-  FROM generate_series(1, $1::int) AS i`;
+  SELECT * FROM vigil.upsert_checks((
+    SELECT jsonb_agg(jsonb_build_object(
+      'uid', gen_random_uuid(), 'namespace', 'ns-' || (i % 50), 'name', 'check-' || i, 'generation', 1,
+      'url', 'https://svc-' || i || '.example/health', 'interval_ms', 30000, 'timeout_ms', 10000,
+      'publish', i % 20 <> 0, 'display_name', 'Check ' || i, 'group_name', 'group-' || (i % 25),
+      'seed_state', CASE WHEN i % 100 = 0 THEN 'down' ELSE 'up' END, 'seed_state_since', now() - interval '1 day'))
+    FROM generate_series(1, $1::int) AS i))`;
+const SEED_PROBED = `
+  UPDATE vigil.checks SET last_code = 200, last_latency_ms = 50 + substring(name FROM 7)::int % 200, last_probe_at = now(),
+    created_at = now() - interval '120 days'`;
 // Rows written day by day for all checks, as probers write them: one check's days lie on different heap pages.
 const SEED_DAYS = `
   INSERT INTO vigil.uptime_rollups (check_uid, granularity, bucket_start, probes, successes, latency_sum_ms, latency_max_ms, latency_buckets)
@@ -69,6 +74,7 @@ type Pool = ReturnType<typeof createPool>;
 async function seed(pool: Pool): Promise<string> {
   const t = Date.now();
   await pool.query(SEED_CHECKS, [CHECKS]);
+  await pool.query(SEED_PROBED);
   await pool.query(SEED_DAYS);
   await pool.query(SEED_HOURS);
   await pool.query(`SELECT vigil.ensure_probe_result_partitions((now() - interval '1 day')::date, 3)`);

@@ -158,10 +158,12 @@ async function insertChecks(pool: Pool, count: number, port: number, spread: boo
       due_at_ms: spread ? steadySlot(uid, now) : null,
     };
   });
+  // Written by the watcher's function; the steady-state slots are the prober's column, set as a prober would have.
+  await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify(rows.map(({ due_at_ms: _due, ...r }) => ({ ...r, generation: 1 })))]);
   await pool.query(
-    `INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms, next_due_at)
-     SELECT r.uid, r.namespace, r.name, 1, r.url, r.interval_ms, r.timeout_ms, coalesce(to_timestamp(r.due_at_ms / 1000.0), now())
-     FROM jsonb_to_recordset($1::jsonb) AS r(uid uuid, namespace text, name text, url text, interval_ms int, timeout_ms int, due_at_ms bigint)`,
+    `UPDATE vigil.checks c SET next_due_at = to_timestamp(r.due_at_ms / 1000.0)
+     FROM jsonb_to_recordset($1::jsonb) AS r(uid uuid, due_at_ms bigint)
+     WHERE c.uid = r.uid AND r.due_at_ms IS NOT NULL`,
     [JSON.stringify(rows)],
   );
 }

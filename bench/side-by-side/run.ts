@@ -221,13 +221,17 @@ async function measure(target: Target, pid: number, databasePid: number | undefi
 // --- Vigil --------------------------------------------------------------------
 
 async function insertChecks(pool: Pool, target: Target): Promise<void> {
-  const rows = Array.from({ length: targetCount }, (_, i) => ({ uid: randomUUID(), namespace: 'bench', name: `t${i}`, url: target.url(i) }));
-  await pool.query(
-    `INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms)
-     SELECT r.uid, r.namespace, r.name, 1, r.url, $2, $3
-     FROM jsonb_to_recordset($1::jsonb) AS r(uid uuid, namespace text, name text, url text)`,
-    [JSON.stringify(rows), intervalMs, timeoutS * 1000],
-  );
+  const rows = Array.from({ length: targetCount }, (_, i) => ({
+    uid: randomUUID(),
+    namespace: 'bench',
+    name: `t${i}`,
+    generation: 1,
+    url: target.url(i),
+    interval_ms: intervalMs,
+    timeout_ms: timeoutS * 1000,
+  }));
+  // The watcher's function, as a check created in the cluster would be written.
+  await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify(rows)]);
 }
 
 async function runVigil(postgres: PostgresServer, postgresPid: number, target: Target, workDir: string, run: number): Promise<PhaseFigures> {

@@ -19,6 +19,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { CHANNELS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { UPTIME_CHECK } from '@vigil/k8s';
 import { ControlPlane, HttpTarget, PostgresServer, freePort, installChartBasics, startService, waitForReady, type ServiceProcess } from '@vigil/testing';
@@ -129,8 +130,8 @@ class Observer {
   static async start(databaseUrl: string): Promise<Observer> {
     const listener = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-reconcile-listen' });
     await listener.connect();
-    await listener.query('LISTEN vigil_checks');
-    await listener.query('LISTEN vigil_status');
+    await listener.query(`LISTEN ${CHANNELS.checks}`);
+    await listener.query(`LISTEN ${CHANNELS.status}`);
     return new Observer(listener);
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { CheckWebhookPayload } from '@vigil/contracts';
 import { HttpTarget, VigilStack, waitFor, type ReceivedWebhook } from '@vigil/testing';
 import { checkByName, kubectlApply, listChecks } from './support/kube.js';
 import { queryRows } from './support/check-rows.js';
@@ -95,7 +96,7 @@ describe('a receiver answering garbage', () => {
       intervalMs: 500,
     });
     const uid = (await checkByName(stack.plane, 'default', 'garbage-receiver'))!.metadata.uid!;
-    const forCheck = (r: ReceivedWebhook) => (r.payload as { data?: { check?: { uid?: string } } } | undefined)?.data?.check?.uid === uid;
+    const forCheck = (r: ReceivedWebhook) => (r.payload as CheckWebhookPayload | undefined)?.data?.check?.uid === uid;
 
     await waitFor('three refused attempts', () => stack.receiver.received.filter(forCheck).length >= 3, { timeoutMs: 60_000, intervalMs: 100 });
     stack.receiver.behaviour = { kind: 'accept' };

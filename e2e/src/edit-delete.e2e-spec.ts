@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import type { CheckWebhookPayload } from '@vigil/contracts';
 import { VigilStack, waitFor, type ReceivedWebhook } from '@vigil/testing';
 import { checkByName, kubectlApply, listChecks } from './support/kube.js';
 import { checkRows } from './support/check-rows.js';
@@ -25,10 +26,7 @@ function checkYaml(name: string, url: string, namespace = 'default'): string {
   });
 }
 
-interface TransitionPayload {
-  type: string;
-  data: { check: { namespace: string; name: string; uid: string; url: string }; from: string; to: string };
-}
+type TransitionPayload = CheckWebhookPayload;
 
 describe('edit to fix', () => {
   it('turns a down check up: check.up webhook, status, Ready condition and an Up Event', async () => {

@@ -1,5 +1,5 @@
 // Least privilege, proven on a real API server with RBAC on: after
-// `helm install`, each chart ServiceAccount can do exactly what DESIGN.md's
+// `helm install`, each chart ServiceAccount can do exactly what docs/contracts.md's
 // table lists (kubectl auth can-i over a matrix of verbs and resources), and a
 // real token of each one makes exactly those calls through the API.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -93,7 +93,7 @@ function universe(ownNs: string): Access[] {
   ];
 }
 
-/** What each ServiceAccount may do, per DESIGN.md's table; everything else must be denied. */
+/** What each ServiceAccount may do, per docs/contracts.md's table ("Service permissions"); everything else must be denied. */
 function granted(component: string, ownNs: string, watchedNamespaces: (string | undefined)[]): string[] {
   const grants: Access[] = [];
   const onChecks = (verbs: string[], resource: string, subresource?: string) =>
@@ -152,7 +152,7 @@ describe.each([
   { release: 'vigil', ownNs: releaseNs, prefix: 'vigil', scope: 'every namespace', watched: [checksNs, otherNs, undefined] },
   { release: 'scoped', ownNs: scopedNs, prefix: 'scoped-vigil', scope: `only ${checksNs}`, watched: [checksNs] },
 ])('kubectl auth can-i for the ServiceAccounts of release "$release" (watching $scope)', ({ ownNs, prefix, watched }) => {
-  it.each(['watcher', 'prober', 'alerter', 'api'])('%s may do exactly what DESIGN.md lists, and nothing else', async (component) => {
+  it.each(['watcher', 'prober', 'alerter', 'api'])('%s may do exactly what docs/contracts.md lists, and nothing else', async (component) => {
     const matrix = universe(ownNs);
     const answers = await mapLimited(matrix, 4, (a) => canI(`${prefix}-${component}`, ownNs, a));
     const allowed = matrix.filter((_, i) => answers[i]).map(describeAccess);

@@ -1,5 +1,6 @@
 import { expect } from '@jest/globals';
 import type pg from 'pg';
+import { eventFor, type CheckState, type CheckWebhookPayload } from '@vigil/contracts';
 import { waitFor, type VigilStack, type WebhookReceiver } from '@vigil/testing';
 import { listChecks } from './kube.js';
 
@@ -10,7 +11,7 @@ import { listChecks } from './kube.js';
  */
 export class DrillExpectations {
   /** to_state of every transition of a check, in order. */
-  readonly transitions = new Map<string, string[]>();
+  readonly transitions = new Map<string, CheckState[]>();
   /** Checks that no longer exist (their transitions stay). */
   readonly deleted = new Set<string>();
 
@@ -27,10 +28,7 @@ export class DrillExpectations {
   }
 }
 
-interface Payload {
-  type: string;
-  data: { check: { namespace: string; name: string }; from: string; to: string };
-}
+type Payload = CheckWebhookPayload;
 
 /**
  * After a drill: every transition is stored (exactly the expected ones, in
@@ -89,7 +87,7 @@ export async function expectConverged(stack: VigilStack, db: pg.Pool, expected: 
     const p = w.payload as Payload;
     return `${p.data.check.name}:${p.type}`;
   });
-  const wantEvents = [...expected.transitions].flatMap(([name, path]) => path.map((to) => `${name}:check.${to}`));
+  const wantEvents = [...expected.transitions].flatMap(([name, path]) => path.map((to) => `${name}:${eventFor(to)}`));
   expect(events.sort()).toEqual(wantEvents.sort());
   expectOnlyVerifiedRepeats(stack.receiver);
 

@@ -1,3 +1,4 @@
+import type { Channel } from '@vigil/contracts';
 import type { Logger } from '@vigil/observability';
 import type { BackoffOptions } from './backoff.js';
 import { DedicatedConnection, guarded } from './dedicated-connection.js';
@@ -6,13 +7,13 @@ export interface ListenSessionOptions {
   connectionString: string;
   /** Shown in pg_stat_activity. */
   applicationName: string;
-  channels: readonly string[];
+  channels: readonly Channel[];
   logger: Logger;
   /**
    * A notification arrived on `channel`. Only a nudge: its payload is ignored
    * and the reader goes to the tables, which are the truth.
    */
-  onNotify(channel: string): void;
+  onNotify(channel: Channel): void;
   /**
    * LISTEN is in place after a (re)connect. Notifications sent while there was
    * no connection are lost, so this is where the reader catches up on the
@@ -43,7 +44,7 @@ export class ListenSession {
 
   constructor(private readonly options: ListenSessionOptions) {
     if (options.channels.length === 0) throw new Error('a ListenSession needs at least one channel');
-    const channels = new Set(options.channels);
+    const channels = new Set<string>(options.channels);
     this.connection = new DedicatedConnection({
       connectionString: options.connectionString,
       applicationName: options.applicationName,
@@ -53,7 +54,7 @@ export class ListenSession {
       ...(options.checkIntervalMs !== undefined ? { checkIntervalMs: options.checkIntervalMs } : {}),
       setup: async (client) => {
         client.on('notification', ({ channel }) => {
-          if (channels.has(channel)) guarded(options.logger, 'onNotify', () => options.onNotify(channel));
+          if (channels.has(channel)) guarded(options.logger, 'onNotify', () => options.onNotify(channel as Channel));
         });
         for (const channel of channels) await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
       },

@@ -1,4 +1,5 @@
-// Applies pending migrations and exits: the Helm hook Job, `make dev` and
+// Applies pending migrations and exits: every pod's `migrate` init container
+// (charts/vigil/templates/_helpers.tpl; no Helm hook), `make dev` and
 // operators run this before the services start.
 import { parseEnv, url } from '@vigil/config';
 import { reportFatal } from '@vigil/observability';

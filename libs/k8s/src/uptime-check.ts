@@ -1,4 +1,9 @@
 import type { KubernetesObject, V1Condition, V1ObjectMeta } from '@kubernetes/client-node';
+import type { CheckEventType, CheckState, DeliveryOutcome } from '@vigil/contracts';
+
+// The vocabulary shared with Postgres and the other services is defined in
+// @vigil/contracts; re-exported for users of the resource's types.
+export type { CheckState, ProbeFailureReason } from '@vigil/contracts';
 
 /** The UptimeCheck resource: `vigil.dev/v1alpha1`, plural `uptimechecks`, short name `uc`. */
 export const UPTIME_CHECK = {
@@ -11,18 +16,6 @@ export const UPTIME_CHECK = {
 } as const;
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
-export type CheckState = 'up' | 'down' | 'pending' | 'paused';
-export type ProbeFailureReason =
-  | 'Timeout'
-  | 'ConnectionRefused'
-  | 'ConnectionReset'
-  | 'DNSFailure'
-  | 'TLSError'
-  | 'UnexpectedStatus'
-  | 'BodyMismatch'
-  | 'Blocked'
-  | 'TooManyRedirects'
-  | 'ProtocolError';
 
 /** The spec as stored: the API server has filled in every default. */
 export interface UptimeCheckSpec {
@@ -46,8 +39,8 @@ export interface UptimeCheckSpec {
 
 export interface LastDelivery {
   id: string;
-  event: 'check.down' | 'check.up';
-  outcome: 'delivered' | 'failed' | 'dead' | 'disabled';
+  event: CheckEventType;
+  outcome: DeliveryOutcome;
   attempts: number;
   time: string;
 }

@@ -1,4 +1,4 @@
-import type { ProbeFailureReason } from '@vigil/k8s';
+import type { ProbeFailureReason } from '@vigil/contracts';
 import { BlockedAddressError, DnsLookupError } from './errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { parseSecret } from './secret.js';
 
 export interface SignedContent {
@@ -54,9 +54,4 @@ export function webhookHeaders(content: SignedContent, secrets: readonly Key[]):
     'webhook-timestamp': String(toUnixSeconds(content.timestamp)),
     'webhook-signature': sign(content, secrets),
   };
-}
-
-/** A new `webhook-id`: `msg_` and 24 random base64url characters. */
-export function newMessageId(): string {
-  return `msg_${randomBytes(18).toString('base64url')}`;
 }

@@ -1,15 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import { Webhook } from 'standardwebhooks';
 import { WebhookSecretError, generateSecret, parseSecret } from './secret.js';
-import { newMessageId, sign, webhookHeaders } from './sign.js';
+import { sign, webhookHeaders } from './sign.js';
 import { WebhookVerificationError, verify } from './verify.js';
 
 const body = '{"type": "check.down", "timestamp": "2026-06-06T22:41:07.000Z"}';
+// Ids are generated in SQL only (vigil.new_webhook_id(), @vigil/contracts WEBHOOK_ID_PATTERN).
+const messageId = 'msg_0b0f6a4e51a44a579f390d5e0a4e7a11';
 
 describe('signing', () => {
   it('produces signatures the reference standardwebhooks library accepts', () => {
     const secret = generateSecret();
-    const id = newMessageId();
+    const id = messageId;
     const now = new Date();
     const headers = webhookHeaders({ id, timestamp: now, body }, [secret]);
     expect(headers['webhook-id']).toBe(id);
@@ -22,7 +24,7 @@ describe('signing', () => {
 
   it('signs with every secret during a rotation, each accepted on its own', () => {
     const [oldSecret, newSecret] = [generateSecret(), generateSecret()];
-    const headers = webhookHeaders({ id: newMessageId(), timestamp: new Date(), body }, [newSecret, oldSecret]);
+    const headers = webhookHeaders({ id: messageId, timestamp: new Date(), body }, [newSecret, oldSecret]);
     expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
     expect(() => new Webhook(oldSecret).verify(body, { ...headers })).not.toThrow();
     expect(() => new Webhook(newSecret).verify(body, { ...headers })).not.toThrow();

@@ -117,7 +117,7 @@ describe('webhook delivery', () => {
       }),
     );
     const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }]);
-    const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'down', to: 'up', receivers: ['ops'] });
+    const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web', state: 'down' }), { from: 'down', to: 'up', receivers: ['ops'] });
     const id = deliveryIds[0]!;
     await waitFor('the webhook', delivered(pool, id), { timeoutMs: 20_000 });
 

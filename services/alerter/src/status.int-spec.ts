@@ -49,7 +49,7 @@ async function createCheckObject(name: string, url = `https://${name}.example.co
     body: { apiVersion: UPTIME_CHECK.apiVersion, kind: UPTIME_CHECK.kind, metadata: { name }, spec: { url } },
   })) as UptimeCheck;
   // The watcher's row for it: same uid, generation and URL.
-  return insertCheck(pool, { uid: created.metadata.uid!, namespace: NS, name, url, generation: created.metadata.generation! });
+  return insertCheck(pool, { uid: created.metadata.uid!, namespace: NS, name, url, generation: created.metadata.generation!, state: 'pending' });
 }
 
 /** First-probe transitions of the backlog checks the alerter has not applied yet. */
@@ -120,7 +120,7 @@ describe('UptimeCheck status and Events', () => {
     await waitFor('the down status', async () => (await readCheck('shop')).status?.state === 'down');
     const status = (await readCheck('shop')).status!;
     expect(status).toMatchObject({ state: 'down', code: 503, latencyMs: 42, reason: 'UnexpectedStatus', message: 'HTTP 503, expected 200-399', observedGeneration: 1 });
-    expect(status.since).toBe(down.payload.timestamp.replace(/\.\d{3}Z$/, 'Z'));
+    expect(status.since).toBe(down.payload!.timestamp.replace(/\.\d{3}Z$/, 'Z'));
     expect(status.conditions).toEqual([
       expect.objectContaining({ type: 'Ready', status: 'False', reason: 'UnexpectedStatus', lastTransitionTime: status.since }),
     ]);
@@ -158,7 +158,7 @@ describe('UptimeCheck status and Events', () => {
 
   it('records a WebhookFailed Event and the dead lastDelivery when a delivery finally fails', async () => {
     const check = await createCheckObject('billing');
-    const down = await insertTransition(pool, check, { from: 'up', to: 'down', receivers: ['broken'] });
+    const down = await insertTransition(pool, check, { from: 'pending', to: 'down', receivers: ['broken'] });
     await waitFor('the delivery to die', async () => (await deliveryOf(pool, down.deliveryIds[0]!)).status === 'dead');
     await waitFor('the WebhookFailed event', async () => (await eventsOf('billing')).some((e) => e.reason === 'WebhookFailed'));
     expect((await eventsOf('billing')).find((e) => e.reason === 'WebhookFailed')).toEqual({

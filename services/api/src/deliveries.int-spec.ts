@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { ApiextensionsV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { webhookPayloadOf } from '@vigil/contracts';
 import { loadUptimeCheckCrd } from '@vigil/k8s';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { ControlPlane, PostgresServer, type TestDatabase } from '@vigil/testing';
@@ -19,6 +20,7 @@ let app: INestApplication;
 const tokens: Record<'alice' | 'bob' | 'carol', string> = { alice: '', bob: '', carol: '' };
 let teamADelivery: string;
 let teamBDelivery: string;
+let webUid: string;
 const previousKubeconfig = process.env.KUBECONFIG;
 
 async function setUpCluster(): Promise<string> {
@@ -83,6 +85,7 @@ beforeAll(async () => {
   await migrate(pool);
 
   const web = await insertCheck(pool, { namespace: 'team-a', name: 'web' });
+  webUid = web;
   const api = await insertCheck(pool, { namespace: 'team-a', name: 'api' });
   const other = await insertCheck(pool, { namespace: 'team-b', name: 'web' });
   const t1 = await insertTransition(pool, { uid: web, namespace: 'team-a', name: 'web', from: 'up', to: 'down', at: new Date('2026-03-01T10:00:00Z') });
@@ -195,7 +198,11 @@ describe('GET /api/v1/deliveries', () => {
 describe('GET /api/v1/deliveries/:id', () => {
   it('returns the payload and every attempt to an authorised user', async () => {
     const res = await get(`/api/v1/deliveries/${teamADelivery}`, tokens.alice).expect(200);
-    expect(res.body).toMatchObject({ id: teamADelivery, attemptCount: 3, payload: { type: 'check.down' } });
+    expect(res.body).toMatchObject({ id: teamADelivery, attemptCount: 3 });
+    const at = new Date('2026-03-01T10:00:00Z');
+    expect(res.body.payload).toEqual(
+      webhookPayloadOf({ uid: webUid, namespace: 'team-a', name: 'web', url: 'https://web.internal.example/health', from: 'up', to: 'down', at, code: 0, latencyMs: null, reason: null, message: null }, 'check.down'),
+    );
     expect(res.body.attempts).toEqual([
       { attempt: 1, startedAt: '2026-03-01T10:00:01.000Z', durationMs: 15_000, statusCode: null, error: 'timeout after 15s', responseExcerpt: null, alerter: 'alerter-0' },
       { attempt: 2, startedAt: '2026-03-01T10:00:31.000Z', durationMs: 210, statusCode: 500, error: null, responseExcerpt: 'internal error', alerter: 'alerter-0' },

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { PostgresServer, type TestDatabase } from '@vigil/testing';
 import { createTestApp } from './testing/app.js';
-import { insertCheck } from './testing/seed.js';
+import { insertCheck, insertChecks, retireCheck } from './testing/seed.js';
 
 // The public sees only the newest row of a re-created check. Which row that
 // is, is kept in checks.superseded by the triggers of migration 0005; these
@@ -15,6 +15,7 @@ let db: TestDatabase;
 let pool: Pool;
 let app: INestApplication;
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+let alphaNew: string;
 
 const publicNames = async () => {
   const res = await request(app.getHttpServer()).get('/api/v1/checks').expect(200);
@@ -38,7 +39,7 @@ afterAll(async () => {
 
 describe('re-created checks', () => {
   it('shows only the newest row, whatever order the rows were written in', async () => {
-    await insertCheck(pool, { name: 'alpha', displayName: 'Alpha new', state: 'up', createdAt: hoursAgo(1) });
+    alphaNew = await insertCheck(pool, { name: 'alpha', displayName: 'Alpha new', state: 'up', createdAt: hoursAgo(1) });
     await insertCheck(pool, { name: 'alpha', displayName: 'Alpha old', state: 'down', createdAt: hoursAgo(5) });
     await insertCheck(pool, { name: 'beta', displayName: 'Beta', state: 'up' });
     expect(await publicNames()).toEqual({ total: 2, items: ['default/alpha:Alpha new', 'default/beta:Beta'] });
@@ -46,15 +47,14 @@ describe('re-created checks', () => {
   });
 
   it('shows the older row again when the newest is deleted, and a row inserted in one statement with its twin', async () => {
-    await pool.query(`DELETE FROM vigil.checks WHERE name = 'alpha' AND display_name = 'Alpha new'`);
+    await retireCheck(pool, alphaNew);
     expect(await publicNames()).toEqual({ total: 2, items: ['default/alpha:Alpha old', 'default/beta:Beta'] });
     expect(await summaryCounts()).toMatchObject({ up: 1, down: 1 });
 
-    await pool.query(
-      `INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms, publish, display_name, state, state_since, created_at)
-       SELECT gen_random_uuid(), 'default', 'gamma', 1, 'https://gamma.example', 30000, 10000, true, d, 'up', now(), c
-       FROM (VALUES ('Gamma old', now() - interval '2 hours'), ('Gamma new', now())) AS v(d, c)`,
-    );
+    await insertChecks(pool, [
+      { name: 'gamma', displayName: 'Gamma old', state: 'up', createdAt: hoursAgo(2) },
+      { name: 'gamma', displayName: 'Gamma new', state: 'up' },
+    ]);
     expect((await publicNames()).items).toEqual(['default/alpha:Alpha old', 'default/beta:Beta', 'default/gamma:Gamma new']);
   });
 

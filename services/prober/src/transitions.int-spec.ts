@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { CHANNELS } from '@vigil/contracts';
 import { DOWN, HttpTarget, UP, freePort, waitFor, type ServiceProcess } from '@vigil/testing';
 import {
   addReceiver,
   checkRow,
   editCheck,
+  retireCheck,
   insertCheck,
   resultsFor,
   startDatabase,
@@ -32,7 +34,7 @@ beforeAll(async () => {
   await addReceiver(t.pool, 'gone', { enabled: false });
   listener = new pg.Client({ connectionString: t.db.url });
   await listener.connect();
-  await listener.query('LISTEN vigil_transitions');
+  await listener.query(`LISTEN ${CHANNELS.transitions}`);
   listener.on('notification', (n) => transitionNotifications.push(n.payload ?? ''));
   probers = await Promise.all([startProber(t.db.url, 'prober-a'), startProber(t.db.url, 'prober-b')]);
 });
@@ -158,8 +160,7 @@ describe('transitions and the outbox', () => {
     await waitFor('the first probe', () => local.requests.length > 0, { timeoutMs: 10_000, intervalMs: 20 });
     expect(local.requests[0]!.at - insertedAt).toBeLessThan(1_500);
 
-    await t.pool.query(`DELETE FROM vigil.checks WHERE uid = $1`, [uid]);
-    await t.pool.query(`NOTIFY vigil_checks`);
+    await retireCheck(t.pool, uid);
     const afterDelete = local.requests.length;
     await new Promise((r) => setTimeout(r, 7_000));
     // At most one probe already in flight when the row went.

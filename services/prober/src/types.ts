@@ -1,23 +1,9 @@
+import type { Camelized, ChecksRow, ProbeSpecColumn } from '@vigil/contracts';
 import type { ProbeOutcome } from './probe/probe.js';
 import type { CheckState, StateCounters } from './state/state-machine.js';
 
-/** What a prober needs of a checks row to probe it and judge the result. */
-export interface CheckSpec {
-  uid: string;
-  namespace: string;
-  name: string;
-  generation: number;
-  labels: Record<string, string>;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  intervalMs: number;
-  timeoutMs: number;
-  expectStatusCodes: string[];
-  expectBodyContains: string | null;
-  failureThreshold: number;
-  successThreshold: number;
-}
+/** What a prober needs of a checks row to probe it and judge the result (the row's columns, camelCased). */
+export type CheckSpec = Camelized<Pick<ChecksRow, ProbeSpecColumn>>;
 
 /** A claimed slot: the check, its state as stored, and the slot's due time (ms, database clock). */
 export interface ClaimedCheck {

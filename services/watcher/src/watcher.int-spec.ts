@@ -11,6 +11,7 @@ import {
   setHeaderOptions,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
+import { CHANNELS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, loadUptimeCheckCrd, type UptimeCheck, type UptimeCheckSpec } from '@vigil/k8s';
 import { ControlPlane, PostgresServer, freePort, startService, waitFor, waitForReady, type ServiceProcess } from '@vigil/testing';
@@ -21,7 +22,7 @@ import { ControlPlane, PostgresServer, freePort, startService, waitFor, waitForR
 
 const SYSTEM_NAMESPACE = 'vigil-system';
 const SERVICE_ACCOUNT = 'vigil-watcher';
-/** The watcher's least privilege, as DESIGN.md's service table says. */
+/** The watcher's least privilege, as docs/contracts.md (Service permissions) lists it. */
 const CLUSTER_RULES: V1PolicyRule[] = [{ apiGroups: [UPTIME_CHECK.group], resources: [UPTIME_CHECK.plural], verbs: ['list', 'watch'] }];
 const LEASE_RULES: V1PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
 // Short lease timings keep the takeover scenarios quick; the defaults are 15s/10s/2s.
@@ -248,7 +249,7 @@ describe('the watcher', () => {
     await listener.connect();
     let notifications = 0;
     listener.on('notification', () => notifications++);
-    await listener.query('LISTEN vigil_checks');
+    await listener.query(`LISTEN ${CHANNELS.checks}`);
     try {
       const watcher = await startWatcher({ DATABASE_URL: url, WATCH_NAMESPACES: ns, LEASE_NAME: 'mirror', POD_NAME: 'mirror-0' });
       await waitForReady(watcher, 60_000);
@@ -510,7 +511,8 @@ describe('the watcher', () => {
     for (let i = 3; i < 7; i++) await deleteCheck(ns, `check-${i}`);
     // Drift in the table itself: a stray row and a lost one.
     await pool.query(
-      `INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms) VALUES (gen_random_uuid(), $1, 'stray', 1, 'https://stray.example.com', 30000, 10000)`,
+      `SELECT * FROM vigil.upsert_checks(jsonb_build_array(jsonb_build_object(
+         'uid', gen_random_uuid(), 'namespace', $1::text, 'name', 'stray', 'generation', 1, 'url', 'https://stray.example.com', 'interval_ms', 30000, 'timeout_ms', 10000)))`,
       [ns],
     );
     await pool.query(`DELETE FROM vigil.checks WHERE namespace = $1 AND name = 'check-9'`, [ns]);

@@ -1,3 +1,4 @@
+import type { DeliveryStatus } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 
 export interface ClaimedDelivery {
@@ -71,7 +72,7 @@ export interface AttemptRecord {
   statusCode: number | null;
   error: string | null;
   excerpt: string | null;
-  status: 'pending' | 'delivered' | 'dead' | 'disabled';
+  status: DeliveryStatus;
   nextAttemptAt: Date | null;
 }
 

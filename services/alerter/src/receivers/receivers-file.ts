@@ -1,7 +1,5 @@
+import { CHECK_EVENT_TYPES, isCheckEventType, type CheckEventType } from '@vigil/contracts';
 import { parseSecret } from '@vigil/webhooks';
-
-export type EventType = 'check.down' | 'check.up';
-const EVENT_TYPES: readonly EventType[] = ['check.down', 'check.up'];
 
 /** One receiver as the alerter uses it; the secrets stay in memory only. */
 export interface Receiver {
@@ -11,7 +9,7 @@ export interface Receiver {
   secrets: Buffer[];
   namespaces: string[];
   matchLabels: Record<string, string>;
-  events: EventType[];
+  events: CheckEventType[];
 }
 
 export class ReceiversFileError extends Error {
@@ -76,9 +74,9 @@ export function parseReceiversFile(text: string): Receiver[] {
     if (!Array.isArray(namespaces) || !namespaces.every((n) => typeof n === 'string' && NAME.test(n))) problems.push(`${at}.namespaces must be a list of namespace names`);
     const matchLabels = raw.matchLabels ?? {};
     if (!isObject(matchLabels) || !Object.values(matchLabels).every((v) => typeof v === 'string')) problems.push(`${at}.matchLabels must map label keys to string values`);
-    const events = raw.events ?? EVENT_TYPES;
-    if (!Array.isArray(events) || events.length === 0 || !events.every((e) => EVENT_TYPES.includes(e as EventType))) {
-      problems.push(`${at}.events must list one or both of ${EVENT_TYPES.join(', ')}`);
+    const events = raw.events ?? CHECK_EVENT_TYPES;
+    if (!Array.isArray(events) || events.length === 0 || !events.every(isCheckEventType)) {
+      problems.push(`${at}.events must list one or both of ${CHECK_EVENT_TYPES.join(', ')}`);
     }
     if (problems.length === before) {
       receivers.push({
@@ -87,7 +85,7 @@ export function parseReceiversFile(text: string): Receiver[] {
         secrets,
         namespaces: namespaces as string[],
         matchLabels: matchLabels as Record<string, string>,
-        events: [...new Set(events as EventType[])],
+        events: [...new Set(events as CheckEventType[])],
       });
     }
   });

@@ -1,5 +1,6 @@
 import type { V1Condition } from '@kubernetes/client-node';
-import type { CheckState, LastDelivery, UptimeCheckStatus } from '@vigil/k8s';
+import { deliveryOutcomeOf, type CheckEventType, type CheckState, type DeliveryStatus } from '@vigil/contracts';
+import type { LastDelivery, UptimeCheckStatus } from '@vigil/k8s';
 
 /** A check's current state as the prober last wrote it (vigil.checks). */
 export interface CheckSnapshot {
@@ -100,8 +101,8 @@ function truncate(text: string, max: number): string {
 
 export interface DeliveryReport {
   id: string;
-  eventType: 'check.down' | 'check.up';
-  status: 'pending' | 'delivered' | 'dead' | 'disabled';
+  eventType: CheckEventType;
+  status: DeliveryStatus;
   attempts: number;
   updatedAt: Date;
 }
@@ -110,7 +111,7 @@ export function lastDeliveryOf(d: DeliveryReport): LastDelivery {
   return {
     id: d.id,
     event: d.eventType,
-    outcome: d.status === 'pending' ? 'failed' : d.status,
+    outcome: deliveryOutcomeOf(d.status),
     attempts: d.attempts,
     time: k8sTime(d.updatedAt),
   };

@@ -1,25 +1,17 @@
 import type { Pool } from '@vigil/db';
-import type { CheckState } from '@vigil/k8s';
+import type { ChecksRow, TransitionFacts, TransitionsRow, WebhookDeliveriesRow } from '@vigil/contracts';
 import type { CheckSnapshot, DeliveryReport, PreviousReady, ReadyStatus } from './check-status.js';
 
 const SNAPSHOT_COLUMNS = `c.uid, c.namespace, c.name, c.generation, c.state, c.state_since, c.last_code, c.last_latency_ms,
   c.last_reason, c.last_message, c.last_probe_at, r.ready_status, r.ready_since`;
 
-interface SnapshotRow {
-  uid: string;
-  namespace: string;
-  name: string;
-  generation: number;
-  state: CheckState;
-  state_since: Date;
-  last_code: number | null;
-  last_latency_ms: number | null;
-  last_reason: string | null;
-  last_message: string | null;
-  last_probe_at: Date | null;
+type SnapshotRow = Pick<
+  ChecksRow,
+  'uid' | 'namespace' | 'name' | 'generation' | 'state' | 'state_since' | 'last_code' | 'last_latency_ms' | 'last_reason' | 'last_message' | 'last_probe_at'
+> & {
   ready_status: ReadyStatus | null;
   ready_since: Date | null;
-}
+};
 
 export interface CheckForStatus {
   check: CheckSnapshot;
@@ -45,19 +37,9 @@ function toCheck(row: SnapshotRow): CheckForStatus {
   };
 }
 
-export interface PendingTransition {
+export interface PendingTransition extends Omit<TransitionFacts, 'uid'> {
   id: number;
   checkUid: string;
-  namespace: string;
-  name: string;
-  url: string;
-  from: CheckState;
-  to: CheckState;
-  at: Date;
-  code: number;
-  latencyMs: number | null;
-  reason: string | null;
-  message: string | null;
   createdAt: Date;
   /** Part of a never-reported check's first success, which waits behind changes. */
   firstResult: boolean;
@@ -76,7 +58,11 @@ export interface PendingTransition {
  * wait behind them.
  */
 export async function pendingTransitions(pool: Pool, limits: { changes: number; firstResults: number }): Promise<PendingTransition[]> {
-  const { rows } = await pool.query<SnapshotRow & { t_id: number; t_check_uid: string; t_namespace: string; t_name: string; t_url: string; from_state: CheckState; to_state: CheckState; at: Date; code: number; latency_ms: number | null; reason: string | null; message: string | null; created_at: Date; exists: boolean; first_result: boolean }>(
+  type Row = SnapshotRow &
+    Pick<TransitionsRow, 'from_state' | 'to_state' | 'at' | 'code' | 'latency_ms' | 'reason' | 'message' | 'created_at'> & {
+      t_id: number; t_check_uid: string; t_namespace: string; t_name: string; t_url: string; exists: boolean; first_result: boolean;
+    };
+  const { rows } = await pool.query<Row>(
     `WITH pending AS (
        SELECT t.check_uid, min(t.id) AS first_id,
               NOT (bool_or(t.from_state <> 'pending' OR t.to_state <> 'up') OR bool_or(r.check_uid IS NOT NULL)) AS first_result
@@ -176,10 +162,10 @@ export interface PendingDeliveryReport extends DeliveryReport {
 
 /** Delivery outcomes not yet shown in the status (lastDelivery) or as a WebhookFailed Event, oldest first. */
 export async function pendingDeliveryReports(pool: Pool, limit: number): Promise<PendingDeliveryReport[]> {
-  const { rows } = await pool.query<{
-    id: string; receiver: string; event_type: 'check.down' | 'check.up'; status: DeliveryReport['status']; attempts: number; updated_at: Date;
-    last_error: string | null; check_uid: string; namespace: string; name: string; check_exists: boolean;
-  }>(
+  const { rows } = await pool.query<
+    Pick<WebhookDeliveriesRow, 'id' | 'receiver' | 'event_type' | 'status' | 'attempts' | 'updated_at' | 'last_error'> &
+      Pick<TransitionsRow, 'check_uid' | 'namespace' | 'name'> & { check_exists: boolean }
+  >(
     `SELECT d.id, d.receiver, d.event_type, d.status, d.attempts, d.updated_at, d.last_error,
             t.check_uid, t.namespace, t.name, EXISTS (SELECT 1 FROM vigil.checks c WHERE c.uid = t.check_uid) AS check_exists
        FROM vigil.webhook_deliveries d

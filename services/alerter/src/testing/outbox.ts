@@ -1,8 +1,9 @@
-// Test and bench support: what the watcher and the prober write, done directly
-// in SQL, so the alerter is exercised against the contract tables alone.
+// Test and bench support: what the watcher and the prober write, through the
+// same SQL functions they call (migration 0006), so the alerter is exercised
+// against the contract writes themselves: a change to them reaches these suites.
 import { randomUUID } from 'node:crypto';
+import { CHECK_ROW_DEFAULTS, eventFor, webhookPayloadOf, type CheckState, type CheckUpsert, type CheckWebhookPayload } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
-import { newMessageId, type CheckWebhookPayload } from '@vigil/webhooks';
 
 export interface TestCheck {
   uid: string;
@@ -12,37 +13,40 @@ export interface TestCheck {
   generation: number;
 }
 
-/** A vigil.checks row as the watcher inserts it (state pending). */
-export async function insertCheck(pool: Pool, fields: Partial<TestCheck> & { name: string }): Promise<TestCheck> {
-  const check: TestCheck = { uid: randomUUID(), namespace: 'default', url: `https://${fields.name}.example.com/health`, generation: 1, ...fields };
-  await pool.query(
-    `INSERT INTO vigil.checks (uid, namespace, name, generation, url, interval_ms, timeout_ms) VALUES ($1, $2, $3, $4, $5, 30000, 10000)`,
-    [check.uid, check.namespace, check.name, check.generation, check.url],
-  );
+/** A vigil.checks row as the watcher writes it (vigil.upsert_checks), starting in `state` (default up). */
+export async function insertCheck(pool: Pool, fields: Partial<TestCheck> & { name: string; state?: CheckState; labels?: Record<string, string> }): Promise<TestCheck> {
+  const { state = 'up', labels = {}, ...rest } = fields;
+  const check: TestCheck = { uid: randomUUID(), namespace: 'default', url: `https://${fields.name}.example.com/health`, generation: 1, ...rest };
+  const row: CheckUpsert = { ...CHECK_ROW_DEFAULTS, ...check, labels, seed_state: state };
+  await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify([row])]);
   return check;
 }
 
 export interface TransitionInput {
-  from: 'up' | 'down' | 'pending' | 'paused';
-  to: 'up' | 'down' | 'pending' | 'paused';
+  from: CheckState;
+  to: CheckState;
   code?: number;
   latencyMs?: number;
   reason?: string | null;
   message?: string | null;
-  /** Receivers that get a delivery row (the prober's fan-out). */
+  /** Receivers that get a delivery row; none when absent (the prober would fan out to every matching receiver). */
   receivers?: string[];
   at?: Date;
 }
 
 export interface InsertedTransition {
   id: number;
+  /** The webhook-ids, in the order of `receivers`. */
   deliveryIds: string[];
-  payload: CheckWebhookPayload;
+  /** The body every receiver must get, as the contract (@vigil/contracts) defines it; null when the transition fires no event. */
+  payload: CheckWebhookPayload | null;
 }
 
 /**
- * The prober's transaction for a state change: the check's state columns, a
- * transitions row, one outbox row per receiver, and NOTIFY vigil_transitions.
+ * The prober's write for a state change, vigil.record_transition: the check's
+ * state columns, a transitions row, one outbox row per receiver, and NOTIFY
+ * vigil_transitions. Throws when the check is not in `from`, where the
+ * prober would have recorded nothing.
  */
 export async function insertTransition(pool: Pool, check: TestCheck, input: TransitionInput): Promise<InsertedTransition> {
   const at = input.at ?? new Date();
@@ -50,52 +54,15 @@ export async function insertTransition(pool: Pool, check: TestCheck, input: Tran
   const latencyMs = input.latencyMs ?? 42;
   const reason = input.reason ?? (input.to === 'down' ? 'ConnectionRefused' : null);
   const message = input.message ?? (input.to === 'down' ? 'connect ECONNREFUSED 10.0.0.1:443' : null);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(
-      `UPDATE vigil.checks SET state = $2, state_since = $3, last_code = $4, last_latency_ms = $5, last_reason = $6, last_message = $7,
-              last_probe_at = $3, updated_at = now() WHERE uid = $1`,
-      [check.uid, input.to, at, code, latencyMs, reason, message],
-    );
-    const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO vigil.transitions (check_uid, namespace, name, url, generation, from_state, to_state, at, code, latency_ms, reason, message)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-      [check.uid, check.namespace, check.name, check.url, check.generation, input.from, input.to, at, code, latencyMs, reason, message],
-    );
-    const id = rows[0]!.id;
-    const payload: CheckWebhookPayload = {
-      type: input.to === 'down' ? 'check.down' : 'check.up',
-      timestamp: at.toISOString(),
-      data: {
-        check: { namespace: check.namespace, name: check.name, uid: check.uid, url: check.url },
-        from: input.from,
-        to: input.to,
-        since: at.toISOString(),
-        code,
-        latencyMs,
-        reason,
-        message,
-      },
-    };
-    const deliveryIds: string[] = [];
-    for (const receiver of input.receivers ?? []) {
-      const deliveryId = newMessageId();
-      await client.query(
-        `INSERT INTO vigil.webhook_deliveries (id, transition_id, receiver, event_type, payload) VALUES ($1, $2, $3, $4, $5)`,
-        [deliveryId, id, receiver, payload.type, JSON.stringify(payload)],
-      );
-      deliveryIds.push(deliveryId);
-    }
-    await client.query(`SELECT pg_notify('vigil_transitions', $1)`, [String(id)]);
-    await client.query('COMMIT');
-    return { id, deliveryIds, payload };
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  } finally {
-    client.release();
-  }
+  const event = eventFor(input.to);
+  const { rows } = await pool.query<{ transition_id: number; deliveries: Record<string, string> }>(
+    `SELECT transition_id, deliveries FROM vigil.record_transition($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [check.uid, check.namespace, check.name, check.url, check.generation, input.from, input.to, at, code, latencyMs, reason, message, event, input.receivers ?? []],
+  );
+  if (rows.length === 0) throw new Error(`${check.namespace}/${check.name} is not in state ${input.from}: no transition recorded`);
+  const { transition_id: id, deliveries } = rows[0]!;
+  const payload = event && webhookPayloadOf({ ...check, from: input.from, to: input.to, at, code, latencyMs, reason, message }, event);
+  return { id, deliveryIds: (input.receivers ?? []).map((r) => deliveries[r]!), payload };
 }
 
 export interface AttemptRow {

@@ -1,10 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { CHECK_STATES, type CheckState } from '@vigil/contracts';
 import { PageInfo, PageQuery } from '../common/pagination.js';
-
-export const CHECK_STATES = ['up', 'down', 'pending', 'paused'] as const;
-export type CheckState = (typeof CHECK_STATES)[number];
 
 export class CheckListQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'only checks in this status-page group' })

@@ -1,23 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { ChecksRow } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import { PG_POOL } from '../common/tokens.js';
 import type { WindowStarts } from './uptime.js';
 
-export interface CheckRow {
-  uid: string;
-  namespace: string;
-  name: string;
-  display_name: string | null;
-  group_name: string | null;
-  url: string;
-  state: 'up' | 'down' | 'pending' | 'paused';
-  state_since: Date;
-  last_code: number | null;
-  last_latency_ms: number | null;
-  last_probe_at: Date | null;
-  last_reason: string | null;
-  last_message: string | null;
-}
+export type CheckRow = Pick<
+  ChecksRow,
+  'uid' | 'namespace' | 'name' | 'display_name' | 'group_name' | 'url' | 'state' | 'state_since' | 'last_code' | 'last_latency_ms' | 'last_probe_at' | 'last_reason' | 'last_message'
+>;
 
 export interface WindowSums {
   probes_24h: number;

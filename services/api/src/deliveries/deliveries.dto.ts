@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { CHECK_EVENT_TYPES, CHECK_STATES, DELIVERY_STATUSES, type CheckEventType, type CheckState, type DeliveryStatus } from '@vigil/contracts';
 import { PageInfo, PageQuery } from '../common/pagination.js';
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../common/path-params.js';
-
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'disabled'] as const;
 
 export class DeliveryListQuery extends PageQuery {
   @ApiProperty({ description: 'namespace of the checks; the caller must be allowed to get uptimechecks there' })
@@ -23,7 +22,7 @@ export class DeliveryListQuery extends PageQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
   @IsOptional()
   @IsIn(DELIVERY_STATUSES)
-  status?: (typeof DELIVERY_STATUSES)[number];
+  status?: DeliveryStatus;
 }
 
 export class DeliveryCheckDto {
@@ -32,8 +31,8 @@ export class DeliveryCheckDto {
 }
 
 export class DeliveryTransitionDto {
-  @ApiProperty() from!: string;
-  @ApiProperty() to!: string;
+  @ApiProperty({ enum: CHECK_STATES }) from!: CheckState;
+  @ApiProperty({ enum: CHECK_STATES }) to!: CheckState;
   @ApiProperty() at!: string;
 }
 
@@ -41,10 +40,10 @@ export class DeliveryDto {
   @ApiProperty({ description: 'the webhook-id header, stable across retries' })
   id!: string;
   @ApiProperty() receiver!: string;
-  @ApiProperty({ enum: ['check.down', 'check.up'] })
-  event!: string;
+  @ApiProperty({ enum: CHECK_EVENT_TYPES })
+  event!: CheckEventType;
   @ApiProperty({ enum: DELIVERY_STATUSES })
-  status!: string;
+  status!: DeliveryStatus;
   @ApiProperty({ description: 'attempts made so far' })
   attemptCount!: number;
   @ApiProperty({ type: DeliveryCheckDto })

@@ -1,29 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { TransitionsRow, WebhookDeliveriesRow } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import { PG_POOL } from '../common/tokens.js';
 
-export interface DeliveryRow {
-  id: string;
-  receiver: string;
-  event_type: string;
-  status: string;
-  attempts: number;
-  next_attempt_at: Date;
-  last_status_code: number | null;
-  last_error: string | null;
-  created_at: Date;
-  updated_at: Date;
-  delivered_at: Date | null;
-  namespace: string;
-  name: string;
-  from_state: string;
-  to_state: string;
-  at: Date;
-}
+export type DeliveryRow = Pick<
+  WebhookDeliveriesRow,
+  'id' | 'receiver' | 'event_type' | 'status' | 'attempts' | 'next_attempt_at' | 'last_status_code' | 'last_error' | 'created_at' | 'updated_at' | 'delivered_at'
+> &
+  Pick<TransitionsRow, 'namespace' | 'name' | 'from_state' | 'to_state' | 'at'>;
 
-export interface DeliveryDetailRow extends DeliveryRow {
-  payload: unknown;
-}
+export type DeliveryDetailRow = DeliveryRow & Pick<WebhookDeliveriesRow, 'payload'>;
 
 export interface AttemptRow {
   attempt: number;

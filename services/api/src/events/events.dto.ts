@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CHECK_STATES, type CheckState } from '../checks/checks.dto.js';
+import { CHECK_STATES, type CheckState } from '@vigil/contracts';
 import { PageInfo } from '../common/pagination.js';
 
 export class EventDto {

@@ -1,21 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { ChecksRow, TransitionsRow } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import { PG_POOL } from '../common/tokens.js';
 
-export interface TransitionRow {
-  id: number;
-  namespace: string;
-  name: string;
-  display_name: string | null;
-  group_name: string | null;
-  from_state: 'up' | 'down' | 'pending' | 'paused';
-  to_state: 'up' | 'down' | 'pending' | 'paused';
-  at: Date;
-  code: number;
-  latency_ms: number | null;
-  reason: string | null;
-  message: string | null;
-}
+export type TransitionRow = Pick<TransitionsRow, 'id' | 'namespace' | 'name' | 'from_state' | 'to_state' | 'at' | 'code' | 'latency_ms' | 'reason' | 'message'> &
+  Pick<ChecksRow, 'display_name' | 'group_name'>;
 
 const TRANSITION_COLUMNS = `t.id, t.namespace, t.name, c.display_name, c.group_name, t.from_state, t.to_state, t.at, t.code, t.latency_ms, t.reason, t.message`;
 

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { CheckState } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import { PG_POOL } from '../common/tokens.js';
 
 export interface StateCountRow {
-  state: 'up' | 'down' | 'pending' | 'paused';
+  state: CheckState;
   n: number;
 }
 

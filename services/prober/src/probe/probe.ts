@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
-import type { ProbeFailureReason as ProbeReason } from '@vigil/k8s';
+import type { ProbeFailureReason as ProbeReason } from '@vigil/contracts';
 import { classifyEgressError, guardedConnector, readCapped, type AddressPolicy, type HostResolver } from '@vigil/net-guard';
 import { parseStatusRanges, statusMatches } from './expectations.js';
 

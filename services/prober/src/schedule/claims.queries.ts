@@ -1,27 +1,8 @@
-import type { Pool, PoolClient } from '@vigil/db';
-import type { CheckState } from '../state/state-machine.js';
+import type { ChecksRow, ProbeSpecColumn } from '@vigil/contracts';
+import { withTransaction, type Pool } from '@vigil/db';
 import type { ClaimedCheck } from '../types.js';
 
-interface ClaimRow {
-  uid: string;
-  namespace: string;
-  name: string;
-  generation: number;
-  labels: Record<string, string>;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  interval_ms: number;
-  timeout_ms: number;
-  expect_status_codes: string[];
-  expect_body_contains: string | null;
-  failure_threshold: number;
-  success_threshold: number;
-  next_due_at: Date;
-  state: CheckState;
-  consecutive_failures: number;
-  consecutive_successes: number;
-}
+type ClaimRow = Pick<ChecksRow, ProbeSpecColumn | 'next_due_at' | 'state' | 'consecutive_failures' | 'consecutive_successes'>;
 
 /**
  * Claims up to `limit` check slots due before the claim horizon: rows not
@@ -35,11 +16,10 @@ interface ClaimRow {
  * replica's slots are taken over soon. Returns the database clock and the horizon.
  */
 export async function claimDueChecks(
-  client: PoolClient,
+  pool: Pool,
   params: { prober: string; periodMs: number; lookaheadMs: number; limit: number; leaseMs: number },
 ): Promise<{ checks: ClaimedCheck[]; clockOffsetMs: number; horizon: number }> {
-  await client.query('BEGIN');
-  try {
+  const claimed = await withTransaction(pool, async (client) => {
     // Never wait on a lock in the claim path: a stuck claim delays every probe.
     await client.query(`SET LOCAL lock_timeout = '1s'`);
     // The clock offset from this one round trip alone: now() is the
@@ -72,7 +52,6 @@ export async function claimDueChecks(
                  c.state, c.consecutive_failures, c.consecutive_successes`,
       [params.prober, horizon, params.limit, params.leaseMs],
     );
-    await client.query('COMMIT');
     return {
       clockOffsetMs,
       horizon: horizon.getTime(),
@@ -97,10 +76,8 @@ export async function claimDueChecks(
         },
       })),
     };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
+  return claimed!;
 }
 
 /** Gives slots back without probing them (shutdown, or a row that changed): the due time stays, so another replica takes them at once. */
@@ -123,28 +100,12 @@ export async function currentGenerations(pool: Pool, uids: readonly string[]): P
 }
 
 /**
- * Moves paused checks into state `paused` in one statement: the state, a
- * transition row each (no outbox rows: pausing notifies no receiver), counters
- * reset so that resuming starts afresh, leases dropped. NOTIFY
- * vigil_transitions lets the alerter show it in the status. Returns how many moved.
+ * Moves paused checks into state `paused` through vigil.settle_paused_checks
+ * (migration 0006): the state, a transition each (no outbox rows: pausing
+ * notifies no receiver), counters reset so that resuming starts afresh, leases
+ * dropped, NOTIFY vigil_transitions so the alerter shows it. Returns how many moved.
  */
 export async function settlePausedChecks(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ moved: number }>(
-    `WITH target AS (
-       SELECT uid, state FROM vigil.checks WHERE paused AND state <> 'paused' FOR UPDATE SKIP LOCKED
-     ), moved AS (
-       UPDATE vigil.checks c
-       SET state = 'paused', state_since = now(), consecutive_failures = 0, consecutive_successes = 0,
-           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-       FROM target WHERE c.uid = target.uid
-       RETURNING c.uid, c.namespace, c.name, c.url, c.generation, target.state AS from_state
-     ), recorded AS (
-       INSERT INTO vigil.transitions (check_uid, namespace, name, url, generation, from_state, to_state, at, code, reason, message)
-       SELECT uid, namespace, name, url, generation, from_state, 'paused', now(), 0, 'Paused', 'spec.paused is true'
-       FROM moved
-       RETURNING id
-     )
-     SELECT count(*)::int AS moved, pg_notify('vigil_transitions', max(id)::text) FROM recorded HAVING count(*) > 0`,
-  );
-  return rows[0]?.moved ?? 0;
+  const { rows } = await pool.query<{ moved: number }>(`SELECT vigil.settle_paused_checks() AS moved`);
+  return rows[0]!.moved;
 }

@@ -153,19 +153,13 @@ export class Scheduler {
       // A replica with probes queued for a concurrency slot is saturated:
       // leaving due slots to the others balances load across replicas.
       if (limit > 0 && this.semaphore.waiting === 0) {
-        const client = await this.options.pool.connect();
-        let claimed: Awaited<ReturnType<typeof claimDueChecks>>;
-        try {
-          claimed = await claimDueChecks(client, {
-            prober: this.options.prober,
-            periodMs: this.options.claimIntervalMs,
-            lookaheadMs: this.options.lookaheadMs,
-            limit,
-            leaseMs: this.options.leaseMs,
-          });
-        } finally {
-          client.release();
-        }
+        const claimed = await claimDueChecks(this.options.pool, {
+          prober: this.options.prober,
+          periodMs: this.options.claimIntervalMs,
+          lookaheadMs: this.options.lookaheadMs,
+          limit,
+          leaseMs: this.options.leaseMs,
+        });
         this.clockOffsetMs = claimed.clockOffsetMs;
         this.lastHorizon = claimed.horizon;
         this.options.metrics.claimed.inc(claimed.checks.length);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { applyResult, eventFor, type StateCounters } from './state-machine.js';
+import { applyResult, type StateCounters } from './state-machine.js';
 
 function run(start: StateCounters, results: boolean[], failureThreshold = 1, successThreshold = 1): string[] {
   let current = start;
@@ -35,9 +35,5 @@ describe('applyResult', () => {
     const seeded: StateCounters = { state: 'down', consecutiveFailures: 0, consecutiveSuccesses: 0 };
     expect(run(seeded, [true])).toEqual(['down→up']);
     expect(run({ state: 'paused', consecutiveFailures: 0, consecutiveSuccesses: 0 }, [false])).toEqual(['paused→down']);
-  });
-
-  it('maps transitions to webhook events', () => {
-    expect([eventFor('up'), eventFor('down'), eventFor('paused'), eventFor('pending')]).toEqual(['check.up', 'check.down', null, null]);
   });
 });

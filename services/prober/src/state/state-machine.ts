@@ -1,4 +1,6 @@
-export type CheckState = 'up' | 'down' | 'pending' | 'paused';
+import type { CheckState } from '@vigil/contracts';
+
+export type { CheckState };
 
 export interface StateCounters {
   state: CheckState;
@@ -25,9 +27,4 @@ export function applyResult(prev: StateCounters, ok: boolean, thresholds: Thresh
   if (!ok && prev.state !== 'down' && consecutiveFailures >= thresholds.failureThreshold) state = 'down';
   if (ok && prev.state !== 'up' && consecutiveSuccesses >= thresholds.successThreshold) state = 'up';
   return { state, consecutiveFailures, consecutiveSuccesses, changed: state !== prev.state };
-}
-
-/** The webhook event a transition into `to` fires; transitions into pending or paused fire none. */
-export function eventFor(to: CheckState): 'check.up' | 'check.down' | null {
-  return to === 'up' ? 'check.up' : to === 'down' ? 'check.down' : null;
 }

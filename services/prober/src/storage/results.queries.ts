@@ -1,3 +1,4 @@
+import { CHANNELS } from '@vigil/contracts';
 import { LATENCY_BUCKET_COUNT, type PoolClient } from '@vigil/db';
 import type { ProbeRecord } from '../types.js';
 import type { RollupRow } from './rollups.js';
@@ -109,5 +110,5 @@ export async function upsertRollups(client: PoolClient, rows: readonly RollupRow
 
 /** One wake-up for status readers per committed batch, never one per result. */
 export async function notifyStatus(client: PoolClient): Promise<void> {
-  await client.query(`SELECT pg_notify('vigil_status', '')`);
+  await client.query(`SELECT pg_notify($1, '')`, [CHANNELS.status]);
 }

@@ -1,6 +1,8 @@
 // Helpers for the prober's integration suites: a migrated database, checks
-// rows inserted directly (as the watcher would), prober processes, metrics.
+// rows written through the watcher's own function (vigil.upsert_checks),
+// prober processes, metrics.
 import { randomUUID } from 'node:crypto';
+import { CHECK_ROW_DEFAULTS, WATCHER_COLUMNS, type CheckState, type CheckUpsert } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { PostgresServer, freePort, startService, waitForReady, type ServiceProcess, type TestDatabase } from '@vigil/testing';
 
@@ -34,17 +36,18 @@ export interface CheckFields {
   failureThreshold?: number;
   successThreshold?: number;
   paused?: boolean;
-  state?: 'up' | 'down' | 'pending' | 'paused';
+  state?: CheckState;
 }
 
-/** Inserts a checks row the way the watcher does (due now), then NOTIFY vigil_checks; returns its uid. */
+/** Inserts a checks row as the watcher does (due now, NOTIFY vigil_checks); returns its uid. */
 export async function insertCheck(pool: Pool, fields: CheckFields): Promise<string> {
   const [uid] = await insertChecks(pool, [fields]);
   return uid!;
 }
 
 export async function insertChecks(pool: Pool, checks: readonly CheckFields[]): Promise<string[]> {
-  const rows = checks.map((c, i) => ({
+  const rows = checks.map((c, i): CheckUpsert => ({
+    ...CHECK_ROW_DEFAULTS,
     uid: c.uid ?? randomUUID(),
     namespace: c.namespace ?? 'default',
     name: c.name ?? `check-${i}-${randomUUID().slice(0, 8)}`,
@@ -60,30 +63,23 @@ export async function insertChecks(pool: Pool, checks: readonly CheckFields[]): 
     failure_threshold: c.failureThreshold ?? 1,
     success_threshold: c.successThreshold ?? 1,
     paused: c.paused ?? false,
-    state: c.state ?? 'pending',
+    seed_state: c.state ?? 'pending',
   }));
-  await pool.query(
-    `INSERT INTO vigil.checks (uid, namespace, name, generation, labels, url, method, headers, interval_ms, timeout_ms,
-       expect_status_codes, expect_body_contains, failure_threshold, success_threshold, paused, state)
-     SELECT r.uid, r.namespace, r.name, r.generation, r.labels, r.url, r.method, r.headers, r.interval_ms, r.timeout_ms,
-       r.expect_status_codes, r.expect_body_contains, r.failure_threshold, r.success_threshold, r.paused, r.state
-     FROM jsonb_to_recordset($1::jsonb) AS r(uid uuid, namespace text, name text, generation bigint, labels jsonb, url text, method text,
-       headers jsonb, interval_ms integer, timeout_ms integer, expect_status_codes text[], expect_body_contains text,
-       failure_threshold smallint, success_threshold smallint, paused boolean, state text)`,
-    [JSON.stringify(rows)],
-  );
-  await pool.query(`NOTIFY vigil_checks`);
+  await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify(rows)]);
   return rows.map((r) => r.uid);
 }
 
-/** Changes spec columns as the watcher does on an edit: generation + 1, due now, NOTIFY. */
+/** Changes spec columns as the watcher does on an edit: generation + 1 (so due now), NOTIFY. */
 export async function editCheck(pool: Pool, uid: string, changes: { url?: string; paused?: boolean }): Promise<void> {
-  await pool.query(
-    `UPDATE vigil.checks SET url = coalesce($2, url), paused = coalesce($3, paused), generation = generation + 1, next_due_at = now(), updated_at = now()
-     WHERE uid = $1`,
-    [uid, changes.url ?? null, changes.paused ?? null],
-  );
-  await pool.query(`NOTIFY vigil_checks`);
+  const { rows } = await pool.query<CheckUpsert>(`SELECT ${WATCHER_COLUMNS.join(', ')}, NULL AS seed_state, NULL AS seed_state_since FROM vigil.checks WHERE uid = $1`, [uid]);
+  const row = rows[0]!;
+  const edited: CheckUpsert = { ...row, generation: row.generation + 1, url: changes.url ?? row.url, paused: changes.paused ?? row.paused };
+  await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify([edited])]);
+}
+
+/** Deletes a check's row as the watcher does when the object goes (NOTIFY vigil_checks). */
+export async function retireCheck(pool: Pool, uid: string): Promise<void> {
+  await pool.query(`SELECT vigil.retire_checks(ARRAY[$1::uuid])`, [uid]);
 }
 
 export async function addReceiver(pool: Pool, name: string, fields: { namespaces?: string[]; matchLabels?: Record<string, string>; events?: string[]; enabled?: boolean } = {}): Promise<void> {

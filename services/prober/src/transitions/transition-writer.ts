@@ -1,18 +1,16 @@
-import { isTransient, type Pool, type PoolClient } from '@vigil/db';
+import { Backoff, isTransient, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/observability';
 import type { ProberMetrics } from '../metrics.js';
-import { eventFor } from '../state/state-machine.js';
 import type { TransitionRecord } from '../types.js';
-import { insertDeliveries, insertTransition, notifyTransition, setCheckState, webhookPayload } from './transitions.queries.js';
+import { recordTransition } from './transitions.queries.js';
 import { drainUntil } from '../drain.js';
 
-const MAX_RETRY_DELAY_MS = 5_000;
 /** A transition Postgres refuses this many times for a non-transient reason (a bug, not an outage) is given up, loudly. */
 const MAX_REJECTIONS = 10;
 
 /**
- * Writes transitions in the order they happened, each in its own transaction
- * with the new state and its outbox rows, followed by NOTIFY vigil_transitions.
+ * Writes transitions in the order they happened, each with the new state, its
+ * outbox rows and NOTIFY vigil_transitions in one statement (vigil.record_transition).
  * While Postgres is away they wait in memory, unbounded: transitions are few
  * and are never dropped to make room.
  */
@@ -21,6 +19,7 @@ export class TransitionWriter {
   private draining: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private readonly backoff = new Backoff({ initialMs: 250, maxMs: 5_000 });
   private rejections = 0;
   private stopped = false;
 
@@ -57,9 +56,10 @@ export class TransitionWriter {
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
       try {
-        const written = await this.write(next);
+        const written = (await recordTransition(this.pool, next)) !== null;
         this.queue.shift();
         this.failures = 0;
+        this.backoff.reset();
         this.rejections = 0;
         if (written) this.metrics.transitions.inc({ to: next.to });
         else this.logger.info({ uid: next.uid, from: next.from, to: next.to }, 'transition skipped: the check is gone or already moved');
@@ -77,39 +77,12 @@ export class TransitionWriter {
           this.logger.warn({ err: (err as Error).message, buffered: this.queue.length }, 'cannot write transitions; keeping them until Postgres is back');
         }
         if (!this.stopped) {
-          const delay = Math.min(250 * 2 ** (this.failures - 1), MAX_RETRY_DELAY_MS);
-          this.retryTimer = setTimeout(() => void this.drain(), delay);
+          this.retryTimer = setTimeout(() => void this.drain(), this.backoff.next());
         }
         return;
       } finally {
         this.metrics.transitionsBuffered.set(this.queue.length);
       }
-    }
-  }
-
-  /** One transaction: state, transition row, outbox rows, NOTIFY. False when the row was gone or had moved on. */
-  private async write(t: TransitionRecord): Promise<boolean> {
-    const client: PoolClient = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const row = await setCheckState(client, t);
-      if (!row) {
-        await client.query('ROLLBACK');
-        return false;
-      }
-      const id = await insertTransition(client, t);
-      const event = eventFor(t.to);
-      if (event) await insertDeliveries(client, id, t, row.labels, event, webhookPayload(t, event));
-      await notifyTransition(client, id);
-      await client.query('COMMIT');
-      return true;
-    } catch (err) {
-      broken = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken && isTransient(broken) ? broken : undefined);
     }
   }
 }

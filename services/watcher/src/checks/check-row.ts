@@ -1,33 +1,9 @@
 import { parseDuration } from '@vigil/config';
-import type { CheckState, UptimeCheck } from '@vigil/k8s';
+import { CHECK_ROW_DEFAULTS as DEFAULTS, isCheckState, type CheckUpsert } from '@vigil/contracts';
+import type { UptimeCheck } from '@vigil/k8s';
 
 /** The watcher-owned columns of one `vigil.checks` row, plus the seed state used only when the row is new. */
-export interface CheckRow {
-  uid: string;
-  namespace: string;
-  name: string;
-  generation: number;
-  labels: Record<string, string>;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  interval_ms: number;
-  timeout_ms: number;
-  expect_status_codes: string[];
-  expect_body_contains: string | null;
-  failure_threshold: number;
-  success_threshold: number;
-  paused: boolean;
-  publish: boolean;
-  display_name: string | null;
-  group_name: string | null;
-  /** Seeds `state` on insert only: the prober owns it afterwards. */
-  seed_state: CheckState | null;
-  /** Seeds `state_since` on insert only. */
-  seed_state_since: string | null;
-}
-
-const STATES: readonly string[] = ['up', 'down', 'pending', 'paused'];
+export type CheckRow = CheckUpsert;
 
 export class InvalidCheckError extends Error {
   override name = 'InvalidCheckError';
@@ -46,38 +22,38 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
   let intervalMs: number;
   let timeoutMs: number;
   try {
-    intervalMs = parseDuration(spec.interval ?? '30s');
-    timeoutMs = parseDuration(spec.timeout ?? '10s');
+    intervalMs = spec.interval ? parseDuration(spec.interval) : DEFAULTS.interval_ms;
+    timeoutMs = spec.timeout ? parseDuration(spec.timeout) : DEFAULTS.timeout_ms;
   } catch (err) {
     throw new InvalidCheckError(`${where}: ${(err as Error).message}`);
   }
   if (intervalMs < 5000 || intervalMs > 86_400_000) throw new InvalidCheckError(`${where}: interval must be between 5s and 24h`);
   if (timeoutMs <= 0 || timeoutMs >= intervalMs) throw new InvalidCheckError(`${where}: timeout must be positive and less than interval`);
-  const failureThreshold = spec.failureThreshold ?? 1;
-  const successThreshold = spec.successThreshold ?? 1;
+  const failureThreshold = spec.failureThreshold ?? DEFAULTS.failure_threshold;
+  const successThreshold = spec.successThreshold ?? DEFAULTS.success_threshold;
   for (const [field, value] of [['failureThreshold', failureThreshold], ['successThreshold', successThreshold]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 10) throw new InvalidCheckError(`${where}: ${field} must be an integer from 1 to 10`);
   }
   const status = check.status;
-  const seedState = status?.state && STATES.includes(status.state) ? status.state : null;
+  const seedState = isCheckState(status?.state) ? status.state : null;
   const seedSince = status?.since && !Number.isNaN(Date.parse(status.since)) ? status.since : null;
   return {
     uid: meta.uid,
     namespace: meta.namespace,
     name: meta.name,
-    generation: meta.generation ?? 1,
-    labels: meta.labels ?? {},
+    generation: meta.generation ?? DEFAULTS.generation,
+    labels: meta.labels ?? DEFAULTS.labels,
     url: spec.url,
-    method: spec.method ?? 'GET',
-    headers: spec.headers ?? {},
+    method: spec.method ?? DEFAULTS.method,
+    headers: spec.headers ?? DEFAULTS.headers,
     interval_ms: intervalMs,
     timeout_ms: timeoutMs,
-    expect_status_codes: spec.expect?.statusCodes ?? ['200-399'],
+    expect_status_codes: spec.expect?.statusCodes ?? DEFAULTS.expect_status_codes,
     expect_body_contains: spec.expect?.bodyContains || null,
     failure_threshold: failureThreshold,
     success_threshold: successThreshold,
-    paused: spec.paused ?? false,
-    publish: spec.statusPage?.publish ?? true,
+    paused: spec.paused ?? DEFAULTS.paused,
+    publish: spec.statusPage?.publish ?? DEFAULTS.publish,
     display_name: spec.statusPage?.displayName || null,
     group_name: spec.statusPage?.group || null,
     seed_state: seedState,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import { CHANNELS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import type { UptimeCheck } from '@vigil/k8s';
 import { createLogger } from '@vigil/observability';
@@ -50,7 +51,7 @@ async function withStore(scopes: Array<string | null>, fn: (store: CheckStore, m
   await listener.connect();
   let notified = 0;
   listener.on('notification', () => notified++);
-  await listener.query('LISTEN vigil_checks');
+  await listener.query(`LISTEN ${CHANNELS.checks}`);
   try {
     await fn(store, metrics, () => notified);
   } finally {

@@ -1,9 +1,9 @@
 import type { Logger } from '@vigil/observability';
-import { Backoff, type Pool } from '@vigil/db';
+import { Backoff, withTransaction, type Pool, type PoolClient } from '@vigil/db';
 import type { UptimeCheck } from '@vigil/k8s';
 import type { WatcherMetrics } from '../metrics.js';
 import { InvalidCheckError, rowFingerprint, toCheckRow, type CheckRow } from './check-row.js';
-import { countChecks, deleteChecks, deleteUnlistedChecks, notifyChecksChanged, upsertChecks } from './checks.queries.js';
+import { countChecks, deleteChecks, deleteUnlistedChecks, upsertChecks } from './checks.queries.js';
 
 /** A slice of the cluster that is listed and watched as one: one namespace, or all of them (`null`). */
 export type Scope = string | null;
@@ -217,28 +217,18 @@ export class CheckStore {
       if (change.kind === 'upsert') rows.push(change.row);
       else deletes.push(uid);
     }
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    // One transaction, so one NOTIFY vigil_checks however many rows changed.
+    const { inserted, updated, deleted, mirrored } = (await withTransaction(this.pool, async (client) => {
       const { inserted, updated } = await upsertChecks(client, rows);
       const deleted = (await deleteChecks(client, deletes)) + (await this.sweep(client, [...batch.sweeps.values()]));
-      if (inserted + updated + deleted > 0) await notifyChecksChanged(client);
       const mirrored = await countChecks(client, this.scopes.includes(null) ? null : (this.scopes as string[]));
-      await client.query('COMMIT');
-      this.metrics.checksMirrored.set(mirrored);
-      this.metrics.rowsChanged.inc({ op: 'insert' }, inserted);
-      this.metrics.rowsChanged.inc({ op: 'update' }, updated);
-      this.metrics.rowsChanged.inc({ op: 'delete' }, deleted);
-      this.logger.debug({ inserted, updated, deleted, sweeps: batch.sweeps.size }, 'checks written');
-    } catch (err) {
-      broken = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      // A connection that failed mid-transaction is discarded, not reused.
-      client.release(broken);
-    }
+      return { inserted, updated, deleted, mirrored };
+    }))!;
+    this.metrics.checksMirrored.set(mirrored);
+    this.metrics.rowsChanged.inc({ op: 'insert' }, inserted);
+    this.metrics.rowsChanged.inc({ op: 'update' }, updated);
+    this.metrics.rowsChanged.inc({ op: 'delete' }, deleted);
+    this.logger.debug({ inserted, updated, deleted, sweeps: batch.sweeps.size }, 'checks written');
     this.metrics.writeTransactions.inc();
     if (batch.oldestAt !== undefined) this.metrics.syncLag.observe((Date.now() - batch.oldestAt) / 1000);
     for (const key of batch.sweeps.keys()) {
@@ -247,7 +237,7 @@ export class CheckStore {
     }
   }
 
-  private async sweep(client: Parameters<typeof deleteUnlistedChecks>[0], sweeps: Sweep[]): Promise<number> {
+  private async sweep(client: PoolClient, sweeps: Sweep[]): Promise<number> {
     let deleted = 0;
     for (const sweep of sweeps) deleted += await deleteUnlistedChecks(client, sweep.scope === null ? null : [sweep.scope], [...sweep.keep]);
     return deleted;

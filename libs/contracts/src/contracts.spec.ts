@@ -1,0 +1,65 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  CHANNELS,
+  CHECK_EVENT_TYPES,
+  CHECK_STATES,
+  DELIVERY_STATUSES,
+  EVENT_ON_ENTERING,
+  PROBE_FAILURE_REASONS,
+  deliveryOutcomeOf,
+  eventFor,
+  isCheckEventType,
+  isCheckState,
+  isWebhookId,
+} from './index.js';
+
+describe('states and events', () => {
+  it('fires check.up entering up and check.down entering down, nothing else', () => {
+    expect(CHECK_STATES.map((s) => [s, eventFor(s)])).toEqual([
+      ['up', 'check.up'],
+      ['down', 'check.down'],
+      ['pending', null],
+      ['paused', null],
+    ]);
+  });
+
+  it('maps every state, and every event is fired by some state', () => {
+    expect(Object.keys(EVENT_ON_ENTERING).sort()).toEqual([...CHECK_STATES].sort());
+    expect(new Set(Object.values(EVENT_ON_ENTERING).filter(Boolean))).toEqual(new Set(CHECK_EVENT_TYPES));
+  });
+
+  it('recognises only the spellings in the lists', () => {
+    expect(CHECK_STATES.every(isCheckState)).toBe(true);
+    expect([isCheckState('Up'), isCheckState('degraded'), isCheckState(undefined)]).toEqual([false, false, false]);
+    expect(CHECK_EVENT_TYPES.every(isCheckEventType)).toBe(true);
+    expect([isCheckEventType('check.paused'), isCheckEventType('up')]).toEqual([false, false]);
+  });
+});
+
+describe('webhook ids', () => {
+  it('are msg_ and 32 lowercase hex digits', () => {
+    expect(isWebhookId('msg_0b0f6a4e51a44a579f390d5e0a4e7a11')).toBe(true);
+    expect(isWebhookId('msg_2KWPBgLlAfxdpx2AI54pPJ85f4W')).toBe(false);
+    expect(isWebhookId('msg_0B0F6A4E51A44A579F390D5E0A4E7A11')).toBe(false);
+    expect(isWebhookId('0b0f6a4e51a44a579f390d5e0a4e7a11')).toBe(false);
+  });
+});
+
+describe('deliveries', () => {
+  it('show a pending delivery (after an attempt) as failed, the rest as their status', () => {
+    expect(DELIVERY_STATUSES.map(deliveryOutcomeOf)).toEqual(['failed', 'delivered', 'dead', 'disabled']);
+  });
+});
+
+describe('names', () => {
+  it('channels are distinct Postgres identifiers', () => {
+    const names = Object.values(CHANNELS);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^[a-z_][a-z0-9_]{0,62}$/);
+  });
+
+  it('probe failure reasons are distinct Kubernetes condition reasons', () => {
+    expect(new Set(PROBE_FAILURE_REASONS).size).toBe(PROBE_FAILURE_REASONS.length);
+    for (const reason of PROBE_FAILURE_REASONS) expect(reason).toMatch(/^[A-Z][A-Za-z0-9]*$/);
+  });
+});

@@ -1,0 +1,17 @@
+/** Why a probe failed: `last_reason`, the UptimeCheck's status.reason and the webhook's data.reason. */
+export const PROBE_FAILURE_REASONS = [
+  'Timeout',
+  'ConnectionRefused',
+  'ConnectionReset',
+  'DNSFailure',
+  'TLSError',
+  'UnexpectedStatus',
+  'BodyMismatch',
+  'Blocked',
+  'TooManyRedirects',
+  'ProtocolError',
+] as const;
+export type ProbeFailureReason = (typeof PROBE_FAILURE_REASONS)[number];
+
+/** The reason written with a transition into `paused` (no probe failed). */
+export const PAUSED_REASON = 'Paused';
