@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { isTransient } from './errors.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLogger } from '@vigil/observability';
+import { createLogger } from '@vigil/service-runtime';
 import { PostgresServer, waitFor, type TestDatabase } from '@vigil/testing';
 import { DedicatedConnection } from './dedicated-connection.js';
 import { ListenSession, type ListenSessionOptions } from './listen-session.js';

@@ -1,5 +1,5 @@
 import type { Channel } from '@vigil/contracts';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import type { BackoffOptions } from './backoff.js';
 import { DedicatedConnection, guarded } from './dedicated-connection.js';
 

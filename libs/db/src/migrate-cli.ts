@@ -2,7 +2,7 @@
 // (charts/vigil/templates/_helpers.tpl; no Helm hook), `make dev` and
 // operators run this before the services start.
 import { parseEnv, url } from '@vigil/config';
-import { reportFatal } from '@vigil/observability';
+import { reportFatal } from '@vigil/service-runtime';
 import { createPool } from './pool.js';
 import { migrate, migrationStatus } from './migrate.js';
 

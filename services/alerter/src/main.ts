@@ -2,7 +2,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { CHANNELS } from '@vigil/contracts';
 import { ListenSession, createPool, databaseReadiness } from '@vigil/db';
 import { policyFromEnv } from '@vigil/net-guard';
-import { runService } from '@vigil/observability';
+import { runService } from '@vigil/service-runtime';
 import { alerterEnv } from './config.js';
 import { pendingStats } from './delivery/deliveries.queries.js';
 import { Dispatcher } from './delivery/dispatcher.js';

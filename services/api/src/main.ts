@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { parseEnv } from '@vigil/config';
-import { createLogger, createMetricsRegistry, reportFatal, shutdownSignal } from '@vigil/observability';
+import { createLogger, createMetricsRegistry, reportFatal, shutdownSignal } from '@vigil/service-runtime';
 import { createApp } from './app.js';
 import { apiEnv } from './config/api-config.js';
 

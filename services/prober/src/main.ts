@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS } from '@vigil/contracts';
 import { ListenSession, createPool, databaseReadiness } from '@vigil/db';
 import { createResolver, policyFromEnv } from '@vigil/net-guard';
-import { runService } from '@vigil/observability';
+import { runService } from '@vigil/service-runtime';
 import { proberEnv } from './config.js';
 import { createProberMetrics } from './metrics.js';
 import { PartitionMaintenance } from './partitions/maintenance.js';

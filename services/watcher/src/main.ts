@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { createPool, databaseReadiness } from '@vigil/db';
-import { runService } from '@vigil/observability';
+import { runService } from '@vigil/service-runtime';
 import { leaseNamespace, watcherEnv } from './config.js';
 import { createWatcherMetrics } from './metrics.js';
 import { Watcher } from './watcher.js';

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Backoff, pause, type Pool } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { CheckStore, type Scope } from './checks/check-store.js';
 import { CheckSource } from './kube/check-source.js';
 import { missingPermissions, neededPermissions } from './kube/permissions.js';

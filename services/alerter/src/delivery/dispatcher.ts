@@ -1,5 +1,5 @@
 import { Backoff, isTransient, pause, type Pool } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import type { AlerterMetrics } from '../metrics.js';
 import type { ReceiverRegistry } from '../receivers/receiver-registry.js';
 import { CoalescedTask } from '../wakeup/coalesced-task.js';

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isTransient, withTransaction, type Pool } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import type { AlerterMetrics } from '../metrics.js';
 import { ReceiversFileError, displayUrl, parseReceiversFile, type Receiver } from './receivers-file.js';
 import { deleteReceiversExcept, disableUndeliverable, upsertReceivers } from './receivers.queries.js';

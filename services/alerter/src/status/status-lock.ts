@@ -1,5 +1,5 @@
 import { Backoff, DedicatedConnection } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 
 // Any fixed 64-bit number; distinct from the migration runner's key.
 const STATUS_LOCK_KEY = '8533870238104174963';

@@ -1,7 +1,7 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import { Backoff, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, type UptimeCheckStatus } from '@vigil/k8s';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import type { AlerterMetrics } from '../metrics.js';
 import { CoalescedTask } from '../wakeup/coalesced-task.js';
 import { buildStatus, lastDeliveryOf, type CheckSnapshot } from './check-status.js';

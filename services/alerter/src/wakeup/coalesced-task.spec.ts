@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Backoff } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { CoalescedTask } from './coalesced-task.js';
 
 function deferred() {

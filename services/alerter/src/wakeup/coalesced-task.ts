@@ -1,5 +1,5 @@
 import { isTransient, type Backoff } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 
 /**
  * Runs `task` when nudged, never twice at once: nudges that arrive while it

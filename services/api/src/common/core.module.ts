@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createPool, type Pool } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import type { Registry } from 'prom-client';
 import { API_CONFIG, type ApiConfig } from '../config/api-config.js';
 import { CLOCK, systemClock } from './clock.js';

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 
 /** Routes Nest's own log lines (bootstrap, unhandled exceptions) into the service's JSON logger. */
 export class NestPinoLogger implements LoggerService {

@@ -1,7 +1,7 @@
 import { ForbiddenException, Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig, type V1UserInfo } from '@kubernetes/client-node';
 import { UPTIME_CHECK } from '@vigil/k8s';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { Counter, type Registry } from 'prom-client';
 import { KUBE_CONFIG, LOGGER, METRICS_REGISTRY } from '../common/tokens.js';
 

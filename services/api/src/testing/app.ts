@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseEnv } from '@vigil/config';
-import { createLogger } from '@vigil/observability';
+import { createLogger } from '@vigil/service-runtime';
 import { Registry } from 'prom-client';
 import { AppModule } from '../app.module.js';
 import { configureApp } from '../app.js';

@@ -1,5 +1,5 @@
 import { Backoff, isTransient, type Pool } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import type { ProberMetrics } from '../metrics.js';
 import { maintainPartitions } from './partitions.queries.js';
 

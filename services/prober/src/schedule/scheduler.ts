@@ -1,5 +1,5 @@
 import { isTransient, type Pool } from '@vigil/db';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import type { ProberMetrics } from '../metrics.js';
 import { probe, type ProbeOptions } from '../probe/probe.js';
 import { applyResult, type StateCounters } from '../state/state-machine.js';

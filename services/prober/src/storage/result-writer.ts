@@ -1,4 +1,4 @@
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { Backoff, isMissingPartition, isTransient, withTransaction, type Pool } from '@vigil/db';
 import type { ProberMetrics } from '../metrics.js';
 import type { ProbeRecord } from '../types.js';

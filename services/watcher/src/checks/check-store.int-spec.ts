@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { CHANNELS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import type { UptimeCheck } from '@vigil/k8s';
-import { createLogger } from '@vigil/observability';
+import { createLogger } from '@vigil/service-runtime';
 import { PostgresServer, waitFor } from '@vigil/testing';
 import { createWatcherMetrics, type WatcherMetrics } from '../metrics.js';
 import { CheckStore } from './check-store.js';

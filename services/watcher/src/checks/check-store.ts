@@ -1,4 +1,4 @@
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { Backoff, withTransaction, type Pool, type PoolClient } from '@vigil/db';
 import type { UptimeCheck } from '@vigil/k8s';
 import type { WatcherMetrics } from '../metrics.js';

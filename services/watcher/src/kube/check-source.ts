@@ -1,5 +1,5 @@
 import { ApiException, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { UPTIME_CHECK, type UptimeCheck, type UptimeCheckList } from '@vigil/k8s';
 import { Backoff, pause } from '@vigil/db';
 import type { Scope } from '../checks/check-store.js';

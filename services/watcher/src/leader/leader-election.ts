@@ -1,5 +1,5 @@
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import type { Logger } from '@vigil/observability';
+import type { Logger } from '@vigil/service-runtime';
 import { Backoff, pause } from '@vigil/db';
 
 export interface LeaderElectionOptions {
