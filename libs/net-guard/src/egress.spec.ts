@@ -12,27 +12,19 @@ import { guardedConnector } from './connector.js';
 import { classifyEgressError, readCapped, type EgressFailure } from './egress.js';
 import { BlockedAddressError, DnsLookupError } from './errors.js';
 import { createAddressPolicy } from './policy.js';
+import { LoopbackServers } from '@vigil/testing';
 
 // Real servers on loopback, reached through undici and the guarded connector
 // exactly as a probe or a webhook attempt is, so the classification is of the
 // errors undici really throws, not of hand-made ones.
-const servers: Array<Server | TcpServer> = [];
-const sockets = new Set<Socket>();
+const loopback = new LoopbackServers();
 const ports: Record<'http' | 'garbage' | 'silent' | 'reset' | 'tls' | 'closed', number> = { http: 0, garbage: 0, silent: 0, reset: 0, tls: 0, closed: 0 };
 let bigBytesSent = 0;
 let bigClosed: Promise<void>;
 let smallSocket: Socket | undefined;
 let certDir = '';
 
-async function listen(server: Server | TcpServer): Promise<number> {
-  servers.push(server);
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
+const listen = (server: Server | TcpServer) => loopback.listen(server);
 
 beforeAll(async () => {
   let markBigClosed: () => void;
@@ -74,8 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  await loopback.closeAll();
   await rm(certDir, { recursive: true, force: true });
 });
 

@@ -9,3 +9,4 @@ export * from './webhook-receiver.js';
 export * from './browser.js';
 export * from './stack.js';
 export * from './chart-basics.js';
+export * from './loopback-servers.js';

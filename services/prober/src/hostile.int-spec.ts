@@ -3,12 +3,12 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createPool, migrate, type Pool } from '@vigil/db';
-import { DnsStub, waitFor, type ServiceProcess, type TestDatabase } from '@vigil/testing';
+import { LoopbackServers, DnsStub, waitFor, type ServiceProcess, type TestDatabase } from '@vigil/testing';
 import { checkRow, insertCheck, metric, startDatabase, startProber, transitionsFor, type TestDb } from './testing/fixtures.js';
 
 // Targets that misbehave in every way a real site can, on loopback, probed by
@@ -16,20 +16,11 @@ import { checkRow, insertCheck, metric, startDatabase, startProber, transitionsF
 // process stays healthy.
 let t: TestDb;
 let dns: DnsStub;
-const servers: Array<Server | TcpServer> = [];
-const sockets = new Set<Socket>();
+const loopback = new LoopbackServers();
 let bigBodyBytesSent = 0;
 const hits = { guarded: 0, redirector: 0 };
 
-async function listen(server: Server | TcpServer, host = '127.0.0.1'): Promise<number> {
-  servers.push(server);
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return (server.address() as AddressInfo).port;
-}
+const listen = (server: Server | TcpServer, host?: string) => loopback.listen(server, host);
 
 async function selfSignedCertificate(): Promise<{ key: Buffer; cert: Buffer }> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-hostile-'));
@@ -46,8 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  await loopback.closeAll();
   await dns?.stop();
   await t?.pool.end();
   await t?.server.destroy();

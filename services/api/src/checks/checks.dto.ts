@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { CHECK_STATES, type CheckState } from '@vigil/contracts';
 import { PageInfo, PageQuery } from '../common/pagination.js';
+import { PublicCheckRefDto } from '../common/check-ref.dto.js';
 
 export class CheckListQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'only checks in this status-page group' })
@@ -67,15 +68,7 @@ export class CheckHistoryDto {
   latency!: HourLatencyDto[];
 }
 
-export class CheckDto {
-  @ApiProperty()
-  namespace!: string;
-  @ApiProperty()
-  name!: string;
-  @ApiProperty()
-  displayName!: string;
-  @ApiProperty({ type: String, nullable: true })
-  group!: string | null;
+export class CheckDto extends PublicCheckRefDto {
   @ApiProperty({ enum: CHECK_STATES })
   state!: CheckState;
   @ApiProperty({ description: 'when the current state began' })

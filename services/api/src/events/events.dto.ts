@@ -1,18 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CHECK_STATES, type CheckState } from '@vigil/contracts';
+import { PublicCheckRefDto } from '../common/check-ref.dto.js';
 import { PageInfo } from '../common/pagination.js';
 
-export class EventDto {
+export class EventDto extends PublicCheckRefDto {
   @ApiProperty()
   id!: number;
-  @ApiProperty()
-  namespace!: string;
-  @ApiProperty()
-  name!: string;
-  @ApiProperty()
-  displayName!: string;
-  @ApiProperty({ type: String, nullable: true })
-  group!: string | null;
   @ApiProperty({ enum: CHECK_STATES })
   from!: CheckState;
   @ApiProperty({ enum: CHECK_STATES })

@@ -3,18 +3,18 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createAddressPolicy, type HostResolver } from '@vigil/net-guard';
 import { DEFAULT_PROBE_OPTIONS, probe, type ProbeOptions, type ProbeRequest } from './probe.js';
+import { LoopbackServers } from '@vigil/testing';
 
 // Real servers on loopback: the probe runs exactly as in the service, with the
 // SSRF guard allowing 127.0.0.1 only (allow overrides the default deny).
 const options: ProbeOptions = { ...DEFAULT_PROBE_OPTIONS, policy: createAddressPolicy({ allow: ['127.0.0.1/32'] }) };
-const servers: Array<Server | TcpServer> = [];
-const sockets = new Set<Socket>();
+const loopback = new LoopbackServers();
 let base = '';
 let garbagePort = 0;
 let silentPort = 0;
@@ -22,15 +22,7 @@ let tlsPort = 0;
 let closedPort = 0;
 let bigBodyBytesSent = 0;
 
-async function listen(server: Server | TcpServer): Promise<number> {
-  servers.push(server);
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
+const listen = (server: Server | TcpServer) => loopback.listen(server);
 
 beforeAll(async () => {
   const port = await listen(
@@ -90,8 +82,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  await loopback.closeAll();
 });
 
 function request(url: string, extra: Partial<ProbeRequest> = {}): ProbeRequest {
