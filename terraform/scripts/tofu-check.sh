@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The checks of terraform/ with a real engine, OpenTofu, offline:
-#   tofu fmt -check, tofu init + validate, tofu test (tests/*.tftest.hcl, mocked
-#   AWS), and that the required variables are required.
+#   tofu fmt -check, tofu init + validate, the creation order of the nodes and
+#   add-ons (tofu graph), that the required variables are required, and
+#   tofu test (tests/*.tftest.hcl, mocked AWS).
 #
 #   terraform/scripts/tofu-check.sh          # `make terraform-test`, in `make test`: trimmed provider
 #   terraform/scripts/tofu-check.sh --full   # `make terraform-check`: the whole provider (slow cold)
@@ -56,6 +57,22 @@ if ! "$tofu" validate -no-color >validate.log 2>&1; then
   exit 1
 fi
 cat validate.log
+
+# Orderings that no assertion can see, from the engine's own dependency graph:
+# nodes start only once the VPC CNI enforces NetworkPolicies, and the EBS CSI
+# add-on (whose controller runs on the nodes) waits for them.
+"$tofu" graph >graph.dot 2>graph.log || {
+  cat graph.log >&2
+  exit 1
+}
+for edge in 'aws_eks_node_group.default aws_eks_addon.vpc_cni' 'aws_eks_addon.ebs_csi aws_eks_node_group.default'; do
+  read -r from to <<<"$edge"
+  grep -qF "\"[root] $from (expand)\" -> \"[root] $to (expand)\"" graph.dot || {
+    echo "error: $from must depend on $to (tofu graph has no such edge)" >&2
+    exit 1
+  }
+  echo "$from is created after $to"
+done
 
 # A required variable left out stops the engine before any provider is
 # configured; the test files always set them.
