@@ -39,6 +39,7 @@ else
   flavour="$(echo "$AWS_PROVIDER_SERVICES" | tr ' ' '\n' | sort | cat - "$here/trim-aws-provider.go" | sha256sum | cut -c1-12)"
 fi
 DIR="$CACHE/terraform-provider-aws-$PROVIDER_MODULE_VERSION-$flavour"
+mkdir -p "$CACHE"
 PLATFORM="$(go env GOOS)_$(go env GOARCH)"
 BIN_DIR="$DIR/mirror/registry.opentofu.org/hashicorp/aws/$PROVIDER_VERSION/$PLATFORM"
 BIN="$BIN_DIR/terraform-provider-aws_v$PROVIDER_VERSION"
@@ -69,7 +70,7 @@ command -v go >/dev/null || {
 }
 
 echo "building terraform-provider-aws $PROVIDER_MODULE_VERSION as $PROVIDER_VERSION ($flavour: ${AWS_PROVIDER_SERVICES// /,})" >&2
-mod="$(go mod download -json "github.com/hashicorp/terraform-provider-aws@$PROVIDER_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+mod="$(cd "$CACHE" && go mod download -json "github.com/hashicorp/terraform-provider-aws@$PROVIDER_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
 [[ -d "$mod" ]] || {
   echo "error: go mod download gave no source directory for terraform-provider-aws@$PROVIDER_MODULE_VERSION" >&2
   exit 1

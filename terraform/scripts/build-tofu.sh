@@ -7,8 +7,8 @@
 # Output (outside git): $CACHE/tofu-$TOFU_VERSION/tofu, printed on stdout's last line.
 # `--check` exits 0 when that binary is there, 1 when not (builds nothing).
 #
-# Measured on the 2-core machine (docs/eks-runbook.md, "Checks"): a few minutes
-# cold at nice 10 with GOFLAGS=-p=1; then cached, so later runs take no time.
+# Measured on the 2-core machine (docs/eks-runbook.md, "The checks"): about 11
+# minutes cold at nice 10 with -p=1 beside other work; then cached.
 set -euo pipefail
 
 # The proxy serves v1.6.3 … v1.12.6 (`go list -m -versions github.com/opentofu/opentofu`).
@@ -35,7 +35,9 @@ command -v go >/dev/null || {
 # `go install module@version` refuses; so the module is downloaded and built in
 # place, as its own main module, with the go.sum it ships.
 echo "building OpenTofu $TOFU_VERSION from the Go module proxy into $DIR" >&2
-src="$(cd "$CACHE" 2>/dev/null || mkdir -p "$CACHE"; go mod download -json "github.com/opentofu/opentofu@$TOFU_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+mkdir -p "$CACHE"
+# Outside any module, so that no enclosing go.mod has a say.
+src="$(cd "$CACHE" && go mod download -json "github.com/opentofu/opentofu@$TOFU_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
 [[ -d "$src" ]] || {
   echo "error: go mod download github.com/opentofu/opentofu@$TOFU_VERSION gave no source directory" >&2
   exit 1
