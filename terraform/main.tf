@@ -1,6 +1,8 @@
 # Vigil on Amazon EKS: a VPC without NAT gateway, an EKS cluster with one managed
-# node group, an ECR repository, an IRSA role for the AWS Load Balancer Controller
-# and a monthly budget with e-mail alerts. See docs/eks-runbook.md.
+# node group and the EBS CSI driver, an ECR repository, IRSA roles for the AWS
+# Load Balancer Controller and the EBS CSI driver, an optional RDS PostgreSQL
+# (rds.tf) and a monthly budget over what this stack creates, with e-mail alerts.
+# See docs/eks-runbook.md.
 #
 # The layout follows the terraform-aws-modules examples, but the resources are
 # written out instead of calling the community modules (terraform-aws-modules/vpc,
@@ -46,20 +48,38 @@ locals {
 
   ecr_repository_name = coalesce(var.ecr_repository_name, var.cluster_name)
 
-  # The only Kubernetes identity allowed to assume the controller's IAM role.
-  lb_controller_subject = "system:serviceaccount:${var.lb_controller_namespace}:${var.lb_controller_service_account}"
+  # The IRSA roles: each may be assumed only by one Kubernetes ServiceAccount.
+  irsa = {
+    lb_controller = {
+      role        = "${local.name}-lb-controller"
+      description = "AWS Load Balancer Controller"
+      subject     = "system:serviceaccount:${var.lb_controller_namespace}:${var.lb_controller_service_account}"
+    }
+    ebs_csi = {
+      role        = "${local.name}-ebs-csi"
+      description = "EBS CSI driver"
+      # The controller's ServiceAccount in the aws-ebs-csi-driver add-on.
+      subject = "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+    }
+  }
   # The issuer without its scheme, as IAM condition keys spell it
   # (oidc.eks.<region>.amazonaws.com/id/<id>).
   oidc_provider = replace(aws_iam_openid_connect_provider.eks.url, "https://", "")
 
   iam_policy_prefix = "arn:${data.aws_partition.current.partition}:iam::aws:policy"
 
+  # The budget counts only costs carrying this tag. It is merged last, so
+  # var.tags cannot change it, and it also reaches what Kubernetes makes in AWS:
+  # EBS volumes (the CSI driver's extraVolumeTags) and ALBs (the controller's
+  # defaultTags, set by `make eks-alb-controller` from output budget_tag).
+  budget_tag = { key = "VigilStack", value = local.name }
+
   tags = merge({
     Project     = "vigil"
     Environment = var.environment
     ManagedBy   = "terraform"
     Repository  = "vigil/terraform"
-  }, var.tags)
+  }, var.tags, { (local.budget_tag.key) = local.budget_tag.value })
 }
 
 ################################################################################
@@ -241,11 +261,14 @@ resource "aws_eks_cluster" "this" {
     support_type = "STANDARD"
   }
 
+  # The public endpoint only for the listed ranges; with none, private only
+  # (kubectl then has to run from inside the VPC). Nodes always use the
+  # private endpoint.
   vpc_config {
     subnet_ids              = local.node_subnet_ids
-    endpoint_public_access  = true
+    endpoint_public_access  = length(var.cluster_endpoint_public_cidrs) > 0
     endpoint_private_access = true
-    public_access_cidrs     = var.cluster_endpoint_public_access_cidrs
+    public_access_cidrs     = length(var.cluster_endpoint_public_cidrs) > 0 ? var.cluster_endpoint_public_cidrs : null
   }
 
   tags = { Name = local.name }
@@ -383,7 +406,7 @@ resource "aws_eks_node_group" "default" {
 }
 
 ################################################################################
-# IRSA for the AWS Load Balancer Controller (in place of
+# IRSA for the AWS Load Balancer Controller and the EBS CSI driver (in place of
 # terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks)
 ################################################################################
 
@@ -394,11 +417,13 @@ resource "aws_iam_openid_connect_provider" "eks" {
   tags = { Name = "${local.name}-eks-oidc" }
 }
 
-# Only the controller's ServiceAccount, with a token meant for STS, may assume
-# the role: any other pod of the cluster gets AccessDenied.
-data "aws_iam_policy_document" "lb_controller_assume" {
+# Only the role's ServiceAccount, with a token meant for STS, may assume it:
+# any other pod of the cluster gets AccessDenied.
+data "aws_iam_policy_document" "irsa_assume" {
+  for_each = local.irsa
+
   statement {
-    sid     = "ControllerServiceAccountOnly"
+    sid     = "ServiceAccountOnly"
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
@@ -410,7 +435,7 @@ data "aws_iam_policy_document" "lb_controller_assume" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_provider}:sub"
-      values   = [local.lb_controller_subject]
+      values   = [each.value.subject]
     }
 
     condition {
@@ -421,10 +446,17 @@ data "aws_iam_policy_document" "lb_controller_assume" {
   }
 }
 
-resource "aws_iam_role" "lb_controller" {
-  name               = "${local.name}-lb-controller"
-  description        = "AWS Load Balancer Controller of ${local.name} (IRSA: ${local.lb_controller_subject})"
-  assume_role_policy = data.aws_iam_policy_document.lb_controller_assume.json
+resource "aws_iam_role" "irsa" {
+  for_each = local.irsa
+
+  name               = each.value.role
+  description        = "${each.value.description} of ${local.name} (IRSA: ${each.value.subject})"
+  assume_role_policy = data.aws_iam_policy_document.irsa_assume[each.key].json
+}
+
+moved {
+  from = aws_iam_role.lb_controller
+  to   = aws_iam_role.irsa["lb_controller"]
 }
 
 # The controller project's published policy (docs/install/iam_policy.json of
@@ -437,8 +469,55 @@ resource "aws_iam_policy" "lb_controller" {
 }
 
 resource "aws_iam_role_policy_attachment" "lb_controller" {
-  role       = aws_iam_role.lb_controller.name
+  role       = aws_iam_role.irsa["lb_controller"].name
   policy_arn = aws_iam_policy.lb_controller.arn
+}
+
+resource "aws_iam_role_policy_attachment" "ebs_csi" {
+  role       = aws_iam_role.irsa["ebs_csi"].name
+  policy_arn = "${local.iam_policy_prefix}/service-role/AmazonEBSCSIDriverPolicy"
+}
+
+################################################################################
+# EBS CSI driver and the gp3 StorageClass
+#
+# The demo Postgres keeps its data on a PersistentVolumeClaim (values-eks.yaml,
+# storageClass gp3), so its history survives pod restarts. The add-on's Helm
+# values create the StorageClass; no Kubernetes provider is needed.
+################################################################################
+
+resource "aws_eks_addon" "ebs_csi" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "aws-ebs-csi-driver"
+  service_account_role_arn    = aws_iam_role.irsa["ebs_csi"].arn
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+
+  configuration_values = jsonencode({
+    storageClasses = [{
+      name = var.storage_class_name
+      annotations = {
+        "storageclass.kubernetes.io/is-default-class" = "true"
+      }
+      # Created in the zone of the pod that first uses it.
+      volumeBindingMode    = "WaitForFirstConsumer"
+      reclaimPolicy        = "Delete"
+      allowVolumeExpansion = true
+      parameters = {
+        type      = "gp3"
+        encrypted = "true"
+      }
+    }]
+    # Volumes are created by the driver, not by Terraform: they get the stack's
+    # tags (and so count in the budget) from here.
+    controller = {
+      extraVolumeTags = local.tags
+    }
+  })
+
+  # The driver's controller runs on the nodes: without them the add-on never
+  # becomes ACTIVE.
+  depends_on = [aws_eks_node_group.default, aws_iam_role_policy_attachment.ebs_csi]
 }
 
 ################################################################################
@@ -494,10 +573,12 @@ resource "aws_ecr_lifecycle_policy" "vigil" {
 ################################################################################
 # Budget
 #
-# For the whole account, not filtered by the Project tag: a tag filter needs the
-# tag activated as a cost allocation tag first (otherwise the budget reads USD 0
-# and never fires), and what is most likely to be forgotten, such as an ALB the
-# controller made or a volume left by a PersistentVolumeClaim, need not carry it.
+# Over what this stack creates: costs tagged with local.budget_tag, which every
+# resource carries (default_tags, the launch template's tag specifications, the
+# EBS CSI driver's volume tags, the ALB controller's default tags). AWS counts a
+# tag only once it is activated as a cost allocation tag, and only from then on:
+# the runbook's step 3 activates it (the tag key exists in billing data about a
+# day after the first tagged resource).
 ################################################################################
 
 resource "aws_budgets_budget" "monthly" {
@@ -506,6 +587,12 @@ resource "aws_budgets_budget" "monthly" {
   limit_amount = tostring(var.budget_limit_usd)
   limit_unit   = "USD"
   time_unit    = "MONTHLY"
+
+  # user:<key>$<value>, as Cost Explorer names a user-defined tag's value.
+  cost_filter {
+    name   = "TagKeyValue"
+    values = [format("user:%s$%s", local.budget_tag.key, local.budget_tag.value)]
+  }
 
   notification {
     comparison_operator        = "GREATER_THAN"

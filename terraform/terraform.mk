@@ -1,4 +1,4 @@
-# Vigil on Amazon EKS: Terraform checks and the eks-* targets.
+# Vigil on Amazon EKS: the checks of terraform/ (OpenTofu) and the eks-* targets.
 # Included by the root Makefile (`include terraform/terraform.mk`); every
 # variable has a default here and can be overridden on the command line.
 # Step-by-step use, costs and what is untested: docs/eks-runbook.md.
@@ -6,12 +6,18 @@
 # Including this file leaves the root Makefile's default goal as it was.
 _TF_MK_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
+# The engine of the eks-* targets: terraform (>= 1.11) or tofu (>= 1.11).
 TERRAFORM         ?= terraform
 TF_DIR            ?= terraform
 AWS_REGION        ?= eu-west-1
 CLUSTER_NAME      ?= vigil
 # Budget alert address(es) for `make eks-up`, comma-separated.
 BUDGET_EMAIL      ?=
+# The first `make eks-up` needs both (later targets take them from the state):
+# the ranges that may reach the public Kubernetes API, comma-separated, e.g.
+# 203.0.113.10/32 ("none": private endpoint only), and the ALB's ACM certificate.
+EKS_API_CIDRS       ?=
+ACM_CERTIFICATE_ARN ?=
 # Tag of the image in ECR (the repository's tags are immutable): the commit by
 # default. Its own name, so the local chart targets' IMAGE_TAG (dev) is not reused.
 EKS_IMAGE_TAG     ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
@@ -30,8 +36,6 @@ HELM_EXTRA_ARGS   ?=
 ALB_CONTROLLER_CHART_VERSION ?= 1.14.0
 # AUTO_APPROVE=1 skips Terraform's "yes" prompt in eks-up and eks-down.
 AUTO_APPROVE      ?=
-# Build cache of the offline check (provider binary, plugin mirror, scratch copy).
-TF_PROVIDER_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vigil/terraform
 
 TF_RUN    = $(TERRAFORM) -chdir=$(TF_DIR)
 TF_OUTPUT = $(TF_RUN) output -raw
@@ -42,6 +46,16 @@ TF_STATE_VARS = -var "region=$$($(TF_OUTPUT) region 2>/dev/null || echo $(AWS_RE
   -var "cluster_name=$$($(TF_OUTPUT) cluster_name 2>/dev/null || echo $(CLUSTER_NAME))"
 TF_UP_VARS = -var 'region=$(AWS_REGION)' -var 'cluster_name=$(CLUSTER_NAME)' \
   $(if $(BUDGET_EMAIL),-var 'budget_alert_emails=[$(foreach e,$(subst $(comma), ,$(BUDGET_EMAIL)),"$(e)"$(comma))]')
+# The two required variables, from the command line or else from the state (or
+# terraform.tfvars), as shell variables cidrs and cert; TF_REQUIRED_VARS passes them.
+define tf_required_vars
+cidrs='$(if $(EKS_API_CIDRS),[$(if $(filter none,$(EKS_API_CIDRS)),,$(foreach c,$(subst $(comma), ,$(EKS_API_CIDRS)),"$(c)"$(comma)))])'; \
+[ -n "$$cidrs" ] || cidrs="$$($(TF_RUN) output -json cluster_endpoint_public_cidrs 2>/dev/null | tr -d ' \n')" || true; \
+cert='$(ACM_CERTIFICATE_ARN)'; [ -n "$$cert" ] || cert="$$($(TF_OUTPUT) acm_certificate_arn 2>/dev/null)" || true; \
+if { [ -z "$$cidrs" ] || [ -z "$$cert" ]; } && ! grep -qs acm_certificate_arn $(TF_DIR)/terraform.tfvars; then \
+  echo "the first make eks-up needs EKS_API_CIDRS=<your address>/32 (or none: private endpoint) and ACM_CERTIFICATE_ARN=arn:aws:acm:... (docs/eks-runbook.md, step 3)" >&2; exit 1; fi
+endef
+TF_REQUIRED_VARS = $${cidrs:+-var "cluster_endpoint_public_cidrs=$$cidrs"} $${cert:+-var "acm_certificate_arn=$$cert"}
 TF_APPROVE = $(if $(AUTO_APPROVE),-auto-approve)
 
 # Refuses to go on unless kubectl's current context is this cluster (as
@@ -57,18 +71,19 @@ endef
 
 .PHONY: terraform-test terraform-check eks-up eks-kubeconfig eks-alb-controller eks-push eks-deploy eks-down
 
-## terraform-test: the static test of the HCL, incl. canonical formatting (fast, offline; needs only Go)
+## terraform-test: tofu fmt -check, validate and test (mocked AWS) with OpenTofu and the AWS provider trimmed to the services used, built from the Go module proxy and cached (offline; part of make test)
 terraform-test:
-	cd $(TF_DIR)/test && go test -count=1 -v ./...
+	bash $(TF_DIR)/scripts/tofu-check.sh
 
-## terraform-check: terraform validate and the mocked `terraform test` with the real AWS provider, built from the Go module proxy (slow the first time)
+## terraform-check: the same checks with the whole AWS provider (about half an hour and 9 GiB the first time; cached)
 terraform-check:
-	bash $(TF_DIR)/scripts/terraform-check.sh
+	bash $(TF_DIR)/scripts/tofu-check.sh --full
 
-## eks-up: create the VPC, EKS cluster, ECR repository, controller IAM role and budget (bills AWS; needs BUDGET_EMAIL the first time)
+## eks-up: create the VPC, EKS cluster, EBS CSI driver, ECR repository, IAM roles, budget and, with enable_rds, RDS (bills AWS; the first time needs BUDGET_EMAIL, EKS_API_CIDRS, ACM_CERTIFICATE_ARN)
 eks-up:
 	$(TF_RUN) init -input=false
-	$(TF_RUN) apply $(TF_APPROVE) $(TF_UP_VARS)
+	@set -e; $(tf_required_vars); set -x; \
+	$(TF_RUN) apply $(TF_APPROVE) $(TF_UP_VARS) $(TF_REQUIRED_VARS)
 	@echo "next: make eks-kubeconfig && make eks-alb-controller && make eks-push && make eks-deploy"
 
 ## eks-kubeconfig: add the cluster to ~/.kube/config and make it the current context
@@ -89,6 +104,7 @@ eks-alb-controller:
 	  --set serviceAccount.name="$${sa#*/}" \
 	  --set serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn="$$($(TF_OUTPUT) lb_controller_role_arn)" \
 	  --set defaultTags.Project=vigil \
+	  --set "defaultTags.$$($(TF_OUTPUT) budget_tag | sed 's/=.*//')=$$($(TF_OUTPUT) budget_tag | sed 's/^[^=]*=//')" \
 	  --wait --timeout 5m
 
 ## eks-push: build the image from the root Dockerfile and push it to ECR as EKS_IMAGE_TAG
@@ -101,12 +117,13 @@ eks-push:
 	docker build -f Dockerfile --platform $(IMAGE_PLATFORM) -t "$$ecr:$(EKS_IMAGE_TAG)" .; \
 	docker push "$$ecr:$(EKS_IMAGE_TAG)"
 
-## eks-deploy: namespace with restricted Pod Security first, then the chart with values-eks.yaml and the ECR image
+## eks-deploy: namespace with restricted Pod Security first, then the chart with values-eks.yaml (+ values-eks-rds.yaml), Terraform's helm_values and the ECR image
 # The order is explicit (the seed's lesson): 1. the namespace, labelled for
-# restricted Pod Security, before anything is created in it; 2. the smoke
-# receiver; 3. the release. values-eks.yaml opens the NetworkPolicy to the VPC
-# CIDR (ALB targets and the EKS API endpoints are ENIs in the VPC); the CIDR is
-# taken from Terraform here, so a changed vpc_cidr cannot leave the policy behind.
+# restricted Pod Security, before anything is created in it; 2. with RDS, the
+# password Secret and the CA ConfigMap the chart reads; 3. the smoke receiver;
+# 4. the release. Terraform's helm_values output carries what depends on the
+# stack (certificate, VPC range, StorageClass or RDS URL), so a changed
+# variable cannot leave the chart behind. The password is piped, never an argument.
 eks-deploy:
 	$(require_eks_context)
 	kubectl create namespace $(VIGIL_NAMESPACE) --dry-run=client -o yaml | kubectl apply -f -
@@ -115,16 +132,25 @@ eks-deploy:
 	  pod-security.kubernetes.io/enforce-version=latest \
 	  pod-security.kubernetes.io/audit=restricted \
 	  pod-security.kubernetes.io/warn=restricted
-	@set -e; ecr="$$($(TF_OUTPUT) ecr_repository_url)"; cidr="$$($(TF_OUTPUT) vpc_cidr_block)"; \
+	@set -e; ecr="$$($(TF_OUTPUT) ecr_repository_url)"; region="$$($(TF_OUTPUT) region)"; \
+	values="$$(mktemp)"; trap 'rm -f "$$values"' EXIT; $(TF_OUTPUT) helm_values >"$$values"; \
+	rds=(); if [ -n "$$($(TF_OUTPUT) rds_address 2>/dev/null)" ]; then \
+	  echo "RDS: the password from Secrets Manager into Secret vigil-db, the RDS CA bundle into ConfigMap vigil-db-ca"; \
+	  aws secretsmanager get-secret-value --region "$$region" --secret-id "$$($(TF_OUTPUT) rds_password_secret_arn)" \
+	    --query SecretString --output text | tr -d '\n' \
+	    | kubectl create secret generic vigil-db -n $(VIGIL_NAMESPACE) --from-file=password=/dev/stdin --dry-run=client -o yaml \
+	    | kubectl apply -f -; \
+	  curl -fsS "https://truststore.pki.rds.amazonaws.com/$$region/$$region-bundle.pem" \
+	    | kubectl create configmap vigil-db-ca -n $(VIGIL_NAMESPACE) --from-file=ca.pem=/dev/stdin --dry-run=client -o yaml \
+	    | kubectl apply -f -; \
+	  rds=(-f charts/vigil/values-eks-rds.yaml); fi; \
 	receivers=(); if [ "$(SMOKE_RECEIVER)" = 1 ]; then \
 	  SMOKE_NAMESPACE=$(SMOKE_NAMESPACE) SMOKE_RECEIVER_IMAGE="$$ecr:$(EKS_IMAGE_TAG)" tools/smoke.sh receiver; \
 	  receivers=(--set-json "$$(SMOKE_NAMESPACE=$(SMOKE_NAMESPACE) tools/smoke.sh receiver-values)"); fi; \
 	set -x; helm upgrade --install vigil charts/vigil -n $(VIGIL_NAMESPACE) --create-namespace \
-	  -f charts/vigil/values.yaml -f charts/vigil/values-eks.yaml \
+	  -f charts/vigil/values.yaml -f charts/vigil/values-eks.yaml "$${rds[@]}" -f "$$values" \
 	  --set image.repository="$$ecr" \
 	  --set image.tag=$(EKS_IMAGE_TAG) \
-	  --set-json "networkPolicy.ingressFrom=[{\"ipBlock\":{\"cidr\":\"$$cidr\"}}]" \
-	  --set "networkPolicy.kubeApiServer.cidrs={$$cidr}" \
 	  "$${receivers[@]}" $(HELM_EXTRA_ARGS) \
 	  --wait --timeout 10m
 
@@ -141,7 +167,8 @@ eks-down:
 	else \
 	  echo "warning: kubectl is not on this cluster; ALBs made by the controller (if any) must be deleted by hand (runbook, tear down)" >&2; \
 	fi
-	$(TF_RUN) destroy $(TF_APPROVE) $(TF_STATE_VARS)
+	@set -e; $(tf_required_vars); set -x; \
+	$(TF_RUN) destroy $(TF_APPROVE) $(TF_STATE_VARS) $(TF_REQUIRED_VARS)
 	@echo "done. Check the AWS console as docs/eks-runbook.md says (Load balancers, EC2, VPC, ECR, CloudWatch log groups)."
 
 .DEFAULT_GOAL := $(_TF_MK_DEFAULT_GOAL)

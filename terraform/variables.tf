@@ -26,9 +26,14 @@ variable "environment" {
 }
 
 variable "tags" {
-  description = "Extra tags for every resource, merged over the defaults (Project, Environment, ManagedBy, Repository)."
+  description = "Extra tags for every resource, merged over the defaults (Project, Environment, ManagedBy, Repository). The budget's tag, VigilStack = cluster_name, is always set."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = !contains(keys(var.tags), "VigilStack")
+    error_message = "The VigilStack tag is the budget's filter and is always the cluster name; remove it from tags."
+  }
 }
 
 ################################################################################
@@ -90,10 +95,20 @@ variable "kubernetes_version" {
   }
 }
 
-variable "cluster_endpoint_public_access_cidrs" {
-  description = "CIDR blocks allowed to reach the public Kubernetes API endpoint. Narrow this to your own address (x.y.z.w/32) outside a demo."
+variable "cluster_endpoint_public_cidrs" {
+  description = <<-EOT
+    Required: the CIDR blocks allowed to reach the cluster's public Kubernetes API
+    endpoint, e.g. your own address ["203.0.113.10/32"] (`make eks-up EKS_API_CIDRS=...`).
+    An empty list turns the public endpoint off (private only: kubectl and helm must
+    then run from inside the VPC). The whole internet is refused.
+  EOT
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for c in var.cluster_endpoint_public_cidrs : can(cidrhost(c, 0)) && !can(regex("/0$", c))])
+    error_message = "Every entry of cluster_endpoint_public_cidrs must be an IPv4 CIDR block narrower than /0 (0.0.0.0/0 would open the Kubernetes API to the internet)."
+  }
 }
 
 variable "cluster_enabled_log_types" {
@@ -143,9 +158,30 @@ variable "node_disk_size" {
   default     = 20
 }
 
+variable "storage_class_name" {
+  description = "Name of the encrypted gp3 StorageClass the EBS CSI add-on creates (the cluster default); values-eks.yaml asks for it by this name."
+  type        = string
+  default     = "gp3"
+}
+
 ################################################################################
-# AWS Load Balancer Controller (IRSA)
+# AWS Load Balancer Controller (IRSA) and HTTPS
 ################################################################################
+
+variable "acm_certificate_arn" {
+  description = <<-EOT
+    Required: ARN of the ACM certificate the ALB serves HTTPS with, in the cluster's
+    region (runbook, "HTTPS"). Port 80 only redirects to 443, so Kubernetes tokens
+    pasted into the status page never cross the internet in cleartext.
+  EOT
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", var.acm_certificate_arn))
+    error_message = "acm_certificate_arn must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<id>."
+  }
+}
 
 variable "lb_controller_namespace" {
   description = "Namespace of the AWS Load Balancer Controller's ServiceAccount; the IAM role trusts only this namespace."
@@ -197,7 +233,7 @@ variable "ecr_untagged_image_expiry_days" {
 ################################################################################
 
 variable "budget_limit_usd" {
-  description = "Monthly cost budget for the whole account, in US dollars. A forgotten cluster costs about USD 3-4 a day."
+  description = "Monthly cost budget, in US dollars, over the costs tagged VigilStack = cluster_name. A forgotten cluster costs about USD 5-6 a day (more with RDS)."
   type        = number
   default     = 20
 }
@@ -216,4 +252,77 @@ variable "budget_alert_emails" {
     condition     = alltrue([for e in var.budget_alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
     error_message = "Every entry of budget_alert_emails must be an e-mail address."
   }
+}
+
+################################################################################
+# RDS PostgreSQL (rds.tf)
+################################################################################
+
+variable "enable_rds" {
+  description = "true: a managed RDS PostgreSQL instance for Vigil's data instead of the chart's demo Postgres (runbook, \"RDS or the demo Postgres\")."
+  type        = bool
+  default     = false
+}
+
+variable "rds_engine_version" {
+  description = "PostgreSQL major version of the RDS instance; RDS picks the newest minor version and upgrades minor versions in the maintenance window."
+  type        = string
+  default     = "17"
+
+  validation {
+    condition     = can(regex("^1[4-9]$", var.rds_engine_version))
+    error_message = "rds_engine_version must be a PostgreSQL major version from 14 on, e.g. \"17\"."
+  }
+}
+
+variable "rds_instance_class" {
+  description = "RDS instance class. db.t4g.micro (2 vCPU burstable, 1 GiB) carries a demo; take db.t4g.small or larger for many checks."
+  type        = string
+  default     = "db.t4g.micro"
+}
+
+variable "rds_allocated_storage" {
+  description = "Initial storage of the RDS instance in GiB (encrypted gp3); storage autoscaling may grow it up to four times this."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.rds_allocated_storage >= 20
+    error_message = "rds_allocated_storage must be at least 20 (GiB), the gp3 minimum."
+  }
+}
+
+variable "rds_multi_az" {
+  description = "true: a synchronous standby in a second zone with automatic failover (twice the instance and storage cost)."
+  type        = bool
+  default     = false
+}
+
+variable "rds_backup_retention_days" {
+  description = "Days of automated backups (point-in-time recovery window). At least 1: backups are never off."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.rds_backup_retention_days >= 1 && var.rds_backup_retention_days <= 35
+    error_message = "rds_backup_retention_days must be between 1 and 35."
+  }
+}
+
+variable "rds_final_snapshot" {
+  description = "true: `make eks-down` leaves a final snapshot of the database (billed per GB-month until you delete it). false (default): nothing is left behind."
+  type        = bool
+  default     = false
+}
+
+variable "rds_snapshot_identifier" {
+  description = "Create the RDS instance from this snapshot (name or ARN) instead of empty: the restore path (runbook, \"Restore from a snapshot\"). Empty: a new database."
+  type        = string
+  default     = ""
+}
+
+variable "rds_password_version" {
+  description = "Raise by one to generate and set a new database password on the next apply (the password is write-only: never in the state)."
+  type        = number
+  default     = 1
 }

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Builds the hashicorp/aws Terraform provider from its Go module source (served
-# by the Go module proxy) into a local Terraform filesystem mirror, and writes a
-# Terraform CLI config that installs the provider from that mirror only.
+# Builds the hashicorp/aws provider from its Go module source (served by the Go
+# module proxy) into a local provider mirror, and writes a CLI config that
+# installs it from that mirror only. Neither registry.opentofu.org nor
+# registry.terraform.io can be reached from the development machines or CI;
+# the Go module proxy can, and terraform-provider-aws is a Go module.
 #
-# Why: registry.terraform.io cannot be reached from the development machines or
-# CI, but the Go module proxy can, and terraform-provider-aws is a Go module.
+# By default the provider is trimmed to the service packages this configuration
+# uses (AWS_PROVIDER_SERVICES; scripts/trim-aws-provider.go): the same resource
+# schemas and validation, built in minutes instead of half an hour. `--full`
+# builds the whole provider (`make terraform-check`).
 #
-# Output (outside git):
-#   $CACHE/mirror/registry.terraform.io/hashicorp/aws/$PROVIDER_VERSION/<os>_<arch>/terraform-provider-aws_v$PROVIDER_VERSION
-#   $CACHE/terraformrc        (use with TF_CLI_CONFIG_FILE=$CACHE/terraformrc)
-#
-# The build is slow and heavy (see docs/eks-runbook.md for measured time and
-# memory); it runs at the lowest CPU priority, one package at a time, and is
-# skipped when the binary for the same module version is already in the mirror.
+# Output (outside git), in a directory named by module version and service set:
+#   $DIR/mirror/registry.opentofu.org/hashicorp/aws/$PROVIDER_VERSION/<os>_<arch>/terraform-provider-aws_v$PROVIDER_VERSION
+#   $DIR/tofurc    (use with TF_CLI_CONFIG_FILE=$DIR/tofurc)
+# The last line on stdout is $DIR. Measured times and memory: docs/eks-runbook.md.
 set -euo pipefail
 
 # The Go module proxy serves terraform-provider-aws only as v1.60.0 (2019) and as
@@ -21,17 +22,28 @@ set -euo pipefail
 # 2026-06-02 (5f2286d6d836): CHANGELOG.md there reads "6.48.0 (Unreleased)", i.e.
 # 6.47.0 plus unreleased changes. Its go.mod asks for go 1.26.3.
 PROVIDER_MODULE_VERSION="${PROVIDER_MODULE_VERSION:-v1.60.1-0.20260602190131-5f2286d6d836}"
-# The version Terraform sees in the mirror; it must satisfy the constraint in
+# The version the engine sees in the mirror; it must satisfy the constraint in
 # terraform/versions.tf (~> 6.47).
 PROVIDER_VERSION="${PROVIDER_VERSION:-6.47.0}"
+# The provider's internal/service packages that hold every resource and data
+# source in terraform/*.tf: aws_partition is in meta, the VPC resources and
+# aws_availability_zones in ec2, aws_cloudwatch_log_group in logs, aws_db_* in rds.
+AWS_PROVIDER_SERVICES="${AWS_PROVIDER_SERVICES:-budgets ec2 ecr eks iam logs meta rds secretsmanager}"
 
-CACHE="${TF_PROVIDER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil/terraform}"
-MIRROR="$CACHE/mirror"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${VIGIL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}"
+if [[ "${1:-}" == --full ]]; then
+  flavour=full
+else
+  # The trimmer's source is part of the key: a change to it rebuilds.
+  flavour="$(echo "$AWS_PROVIDER_SERVICES" | tr ' ' '\n' | sort | cat - "$here/trim-aws-provider.go" | sha256sum | cut -c1-12)"
+fi
+DIR="$CACHE/terraform-provider-aws-$PROVIDER_MODULE_VERSION-$flavour"
+mkdir -p "$CACHE"
 PLATFORM="$(go env GOOS)_$(go env GOARCH)"
-BIN_DIR="$MIRROR/registry.terraform.io/hashicorp/aws/$PROVIDER_VERSION/$PLATFORM"
+BIN_DIR="$DIR/mirror/registry.opentofu.org/hashicorp/aws/$PROVIDER_VERSION/$PLATFORM"
 BIN="$BIN_DIR/terraform-provider-aws_v$PROVIDER_VERSION"
-STAMP="$BIN_DIR/.module-version"
-CLI_CONFIG="$CACHE/terraformrc"
+CLI_CONFIG="$DIR/tofurc"
 
 write_cli_config() {
   cat >"$CLI_CONFIG" <<CFG
@@ -39,17 +51,16 @@ write_cli_config() {
 # from the local mirror built from the Go module proxy; nothing else is allowed.
 provider_installation {
   filesystem_mirror {
-    path    = "$MIRROR"
-    include = ["registry.terraform.io/hashicorp/aws"]
+    path    = "$DIR/mirror"
+    include = ["registry.opentofu.org/hashicorp/aws"]
   }
 }
 CFG
 }
 
-mkdir -p "$CACHE"
-if [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$PROVIDER_MODULE_VERSION" ]]; then
+if [[ -x "$BIN" ]]; then
   write_cli_config
-  echo "terraform-provider-aws $PROVIDER_VERSION ($PROVIDER_MODULE_VERSION) already in $BIN_DIR"
+  echo "$DIR"
   exit 0
 fi
 
@@ -58,18 +69,29 @@ command -v go >/dev/null || {
   exit 1
 }
 
-echo "building terraform-provider-aws $PROVIDER_MODULE_VERSION as $PROVIDER_VERSION (slow: tens of minutes on 2 cores)"
-GOBIN_DIR="$CACHE/gobin"
-mkdir -p "$GOBIN_DIR" "$BIN_DIR"
-# -p 1 and nice: one package at a time, at the lowest priority, so a shared
-# machine stays usable. -s -w: no symbol tables (smaller binary, cheaper link).
-# `go install pkg@version` builds outside any enclosing module, and downloads
-# the provider's dependencies from the Go module proxy only.
-GOBIN="$GOBIN_DIR" nice -n 19 go install -p 1 \
+echo "building terraform-provider-aws $PROVIDER_MODULE_VERSION as $PROVIDER_VERSION ($flavour: ${AWS_PROVIDER_SERVICES// /,})" >&2
+mod="$(cd "$CACHE" && go mod download -json "github.com/hashicorp/terraform-provider-aws@$PROVIDER_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+[[ -d "$mod" ]] || {
+  echo "error: go mod download gave no source directory for terraform-provider-aws@$PROVIDER_MODULE_VERSION" >&2
+  exit 1
+}
+# The module cache is read-only: build from a writable copy (deleted afterwards).
+src="$DIR/src"
+rm -rf "$src"
+mkdir -p "$DIR" "$BIN_DIR"
+cp -r "$mod" "$src"
+chmod -R u+w "$src"
+trap 'rm -rf "$src"' EXIT
+if [[ "$flavour" != full ]]; then
+  # shellcheck disable=SC2086 # the list is meant to split into arguments
+  (cd "$src" && go run "$here/trim-aws-provider.go" "$src" $AWS_PROVIDER_SERVICES) >&2
+fi
+# nice and one package at a time: the machine is shared. -s -w: no symbol
+# tables (smaller binary, cheaper link).
+(cd "$src" && GOFLAGS="${GOFLAGS:-} -mod=readonly -p=1" nice -n 10 go build -trimpath \
   -ldflags "-s -w -X github.com/hashicorp/terraform-provider-aws/version.ProviderVersion=$PROVIDER_VERSION" \
-  "github.com/hashicorp/terraform-provider-aws@$PROVIDER_MODULE_VERSION"
-mv -f "$GOBIN_DIR/terraform-provider-aws" "$BIN"
-echo "$PROVIDER_MODULE_VERSION" >"$STAMP"
+  -o "$BIN.tmp" .) >&2
+mv -f "$BIN.tmp" "$BIN"
 write_cli_config
-echo "installed $BIN"
-echo "use: TF_CLI_CONFIG_FILE=$CLI_CONFIG terraform -chdir=terraform init -backend=false"
+echo "installed $BIN" >&2
+echo "$DIR"

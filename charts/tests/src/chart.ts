@@ -9,6 +9,9 @@ import { WORKSPACE_ROOT, controlPlaneBinDir, type CommandResult } from '@vigil/t
 
 export const CHART_DIR = join(WORKSPACE_ROOT, 'charts/vigil');
 export const EKS_VALUES = join(CHART_DIR, 'values-eks.yaml');
+export const EKS_RDS_VALUES = join(CHART_DIR, 'values-eks-rds.yaml');
+/** What Terraform's helm_values output adds for RDS (`make eks-deploy`): the URL, TLS verified against the mounted CA. */
+export const EKS_RDS_URL = 'postgres://vigil@vigil-db.c0ffee123456.eu-west-1.rds.amazonaws.com:5432/vigil?sslmode=verify-full&sslrootcert=/etc/vigil/db-ca/ca.pem';
 export const EXTERNAL_DB_VALUES = join(CHART_DIR, 'ci/external-db-values.yaml');
 export const CLOUDNATIVEPG_VALUES = join(CHART_DIR, 'ci/cloudnativepg-values.yaml');
 

@@ -1,10 +1,12 @@
 // The chart as rendered by the built helm: lint, every values set renders, the
 // schema refuses mistakes, and every pod is locked down whatever the values.
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import type { KubernetesObject, V1Container, V1Deployment, V1Ingress, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Container, V1Deployment, V1Ingress, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import {
   CHART_DIR,
   CLOUDNATIVEPG_VALUES,
+  EKS_RDS_URL,
+  EKS_RDS_VALUES,
   EKS_VALUES,
   EXTERNAL_DB_VALUES,
   KUBE_VERSION,
@@ -20,6 +22,7 @@ import {
 const valueSets: { name: string; options: RenderOptions }[] = [
   { name: 'the defaults', options: {} },
   { name: 'the EKS values', options: { valuesFiles: [EKS_VALUES] } },
+  { name: 'the EKS values with RDS', options: { valuesFiles: [EKS_VALUES, EKS_RDS_VALUES], setJson: [`externalDatabase.url=${JSON.stringify(EKS_RDS_URL)}`] } },
   { name: 'the external-database values', options: { valuesFiles: [EXTERNAL_DB_VALUES] } },
   { name: 'the CloudNativePG values', options: { valuesFiles: [CLOUDNATIVEPG_VALUES] } },
   {
@@ -43,7 +46,8 @@ function env(container: V1Container, name: string): string | undefined {
 
 describe('the chart, linted and rendered by the built helm', () => {
   it('passes helm lint --strict with the defaults, the EKS and the external-database values', async () => {
-    for (const values of [[], ['-f', EKS_VALUES], ['-f', EXTERNAL_DB_VALUES], ['-f', CLOUDNATIVEPG_VALUES]]) {
+    const eksRds = ['-f', EKS_VALUES, '-f', EKS_RDS_VALUES, '--set-json', `externalDatabase.url=${JSON.stringify(EKS_RDS_URL)}`];
+    for (const values of [[], ['-f', EKS_VALUES], eksRds, ['-f', EXTERNAL_DB_VALUES], ['-f', CLOUDNATIVEPG_VALUES]]) {
       const result = await offlineHelm(['lint', '--strict', CHART_DIR, '--kube-version', KUBE_VERSION, ...values]);
       expect(`${result.stdout}${result.stderr}`).toContain('1 chart(s) linted, 0 chart(s) failed');
       expect(result.code).toBe(0);
@@ -206,6 +210,38 @@ describe('values that change what is rendered', () => {
     expect(ingress!.spec!.ingressClassName).toBe('alb');
     expect(ingress!.metadata!.annotations).toMatchObject({ 'alb.ingress.kubernetes.io/target-type': 'ip', 'alb.ingress.kubernetes.io/healthcheck-path': '/readyz' });
     expect(ingress!.spec!.rules![0]!.http!.paths[0]!.backend.service).toEqual({ name: 'vigil-api', port: { name: 'http' } });
+  });
+
+  it('serves the EKS ingress over HTTPS only: 443, a redirect from 80, HSTS', async () => {
+    const [ingress] = ofKind<V1Ingress>(await renderChart({ valuesFiles: [EKS_VALUES] }), 'Ingress');
+    const annotations = ingress!.metadata!.annotations!;
+    expect(JSON.parse(annotations['alb.ingress.kubernetes.io/listen-ports']!)).toEqual([{ HTTP: 80 }, { HTTPS: 443 }]);
+    expect(annotations['alb.ingress.kubernetes.io/ssl-redirect']).toBe('443');
+    expect(annotations['alb.ingress.kubernetes.io/load-balancer-attributes']!.split(',')).toContain(
+      'routing.http.response.strict_transport_security.header_value=max-age=31536000; includeSubDomains',
+    );
+  });
+
+  it('keeps the demo Postgres of the EKS values on a gp3 PersistentVolumeClaim', async () => {
+    const [postgres] = ofKind<V1StatefulSet>(await renderChart({ valuesFiles: [EKS_VALUES] }), 'StatefulSet');
+    const [claim] = postgres!.spec!.volumeClaimTemplates!;
+    expect(claim!.spec!.storageClassName).toBe('gp3');
+    expect(postgres!.spec!.template.spec!.volumes!.map((v) => v.name)).not.toContain('data');
+  });
+
+  it('connects to RDS with the EKS values, TLS verified against the mounted CA bundle', async () => {
+    const objects = await renderChart({ valuesFiles: [EKS_VALUES, EKS_RDS_VALUES], setJson: [`externalDatabase.url=${JSON.stringify(EKS_RDS_URL)}`] });
+    expect(ofKind(objects, 'StatefulSet')).toEqual([]);
+    const withDatabase = allContainers(objects).filter(({ container }) => env(container, 'DATABASE_URL') !== undefined);
+    expect(withDatabase.length).toBe(8); // four services and their migrate init containers
+    for (const { owner, container } of withDatabase) {
+      expect({ owner, url: env(container, 'DATABASE_URL') }).toEqual({ owner, url: EKS_RDS_URL });
+      expect({ owner, password: container.env!.find((e) => e.name === 'PGPASSWORD')!.valueFrom }).toEqual({ owner, password: { secretKeyRef: { name: 'vigil-db', key: 'password' } } });
+      expect({ owner, mounts: container.volumeMounts }).toEqual({ owner, mounts: expect.arrayContaining([{ name: 'db-ca', mountPath: '/etc/vigil/db-ca', readOnly: true }]) });
+    }
+    for (const { owner, spec } of podSpecs(objects).filter(({ spec }) => spec.initContainers?.some((c) => c.name === 'migrate'))) {
+      expect({ owner, volumes: spec.volumes }).toEqual({ owner, volumes: expect.arrayContaining([{ name: 'db-ca', configMap: { name: 'vigil-db-ca' } }]) });
+    }
   });
 
   it('reads the external database URL and password from the existing Secret', async () => {

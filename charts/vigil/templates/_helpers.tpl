@@ -119,6 +119,27 @@ its Secret.
 {{- end }}
 {{- end -}}
 
+{{/*
+The external database's CA bundle (externalDatabase.tls.caConfigMap, key ca.pem)
+as a volume and its mount at /etc/vigil/db-ca, the path a URL names with
+sslrootcert=/etc/vigil/db-ca/ca.pem; both empty without it.
+*/}}
+{{- define "vigil.databaseCAVolume" -}}
+{{- if and (not .Values.postgresql.enabled) .Values.externalDatabase.tls.caConfigMap }}
+- name: db-ca
+  configMap:
+    name: {{ .Values.externalDatabase.tls.caConfigMap }}
+{{- end }}
+{{- end -}}
+
+{{- define "vigil.databaseCAVolumeMount" -}}
+{{- if and (not .Values.postgresql.enabled) .Values.externalDatabase.tls.caConfigMap }}
+- name: db-ca
+  mountPath: /etc/vigil/db-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
 {{/* Environment shared by every Vigil service container. */}}
 {{- define "vigil.commonEnv" -}}
 - name: LOG_LEVEL
@@ -201,6 +222,10 @@ at once: each migration is applied once, the others wait and find nothing to do.
     {{- toYaml .Values.migrations.resources | nindent 4 }}
   securityContext:
     {{- include "vigil.containerSecurityContext" . | nindent 4 }}
+  {{- with include "vigil.databaseCAVolumeMount" . }}
+  volumeMounts:
+    {{- . | nindent 4 }}
+  {{- end }}
 {{- end -}}
 
 {{/* Scheduling settings shared by the Vigil pods: (dict "ctx" $ "component" "watcher") */}}
