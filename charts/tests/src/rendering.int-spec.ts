@@ -131,7 +131,8 @@ describe.each(valueSets)('every pod rendered with $name', ({ options }) => {
     expect(prober.spec!.template.spec!.automountServiceAccountToken).toBe(false);
     const proberSa = ofKind(objects, 'ServiceAccount').find((sa) => sa.metadata?.name === 'vigil-prober') as { automountServiceAccountToken?: boolean };
     expect(proberSa.automountServiceAccountToken).toBe(false);
-    expect(ofKind(objects, 'ServiceAccount').map((sa) => sa.metadata?.name).sort()).toEqual(SERVICES.map((s) => `vigil-${s}`).sort());
+    // Plus the demo database's password Job's own.
+    expect(ofKind(objects, 'ServiceAccount').map((sa) => sa.metadata?.name).sort()).toEqual([...SERVICES.map((s) => `vigil-${s}`), 'vigil-postgres-password'].sort());
   });
 
   it('probes /healthz and /readyz on the health port and lets the api drain before it stops', () => {
