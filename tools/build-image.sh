@@ -18,7 +18,8 @@ log() { printf '[build-image] %s\n' "$*" >&2; }
 
 if ! command -v buildah >/dev/null; then
   log "installing buildah (Debian)"
-  flock /tmp/apt.lock env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends buildah >/dev/null
+  install() { flock /tmp/apt.lock env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends buildah >/dev/null; }
+  install || { flock /tmp/apt.lock apt-get update >/dev/null && install; }
 fi
 WORK="$(mktemp -d /tmp/vigil-image.XXXXXX)"
 B=(buildah --storage-driver vfs --root "$WORK/storage" --runroot "$WORK/run")
