@@ -693,13 +693,15 @@ down() {
 
 verify() {
   local rec=/tmp/vigil-node-record/before problems=()
-  [[ -d $rec ]] || die "no record of the machine before 'up' ($rec): run up, then down, then verify"
+  # Without a record (no node was ever up here) only the checks below that need none run.
+  [[ -d $rec ]] || log "no record of the machine before 'up' ($rec): checking processes, $BRIDGE, iptables and cgroups only"
   [[ -d $NODE_DIR ]] && problems+=("$NODE_DIR still exists")
   local now; now="$(mktemp -d)"
-  # The sysctls again under the same names, compared as a whole file.
+  # The same records as before 'up', compared file by file.
   STATE="$now" record_machine "$now/after" 2>/dev/null
   local what
   for what in sysctl outside-dirs links mounts routes iptables ip6tables ipsets; do
+    [[ -d $rec ]] || break
     if ! diff -q "$rec/$what" "$now/after/$what" >/dev/null 2>&1; then
       problems+=("$what differs from before 'up': $(diff "$rec/$what" "$now/after/$what" | grep '^[<>]' | head -5 | paste -sd';' -)")
     fi
