@@ -37,7 +37,9 @@ ifeq ($(CLUSTER_KIND),node)
 # The node's kubeconfig and the control plane's kubectl/helm (built by make control-plane).
 NODE_KUBECONFIG  := $(or $(VIGIL_NODE_DIR),/var/lib/vigil-node)/kubeconfig
 CP_BIN            = $(shell tools/build-control-plane.sh --check 2>/dev/null)
-export KUBECONFIG := $(NODE_KUBECONFIG)
+# Only the targets that talk to the node's API server get its kubeconfig: exported
+# for every target, it would send the other suites' in-cluster clients there too.
+deploy smoke undeploy: export KUBECONFIG := $(NODE_KUBECONFIG)
 KUBECTL          ?= $(CP_BIN)/kubectl
 HELM             ?= $(CP_BIN)/helm
 IMAGE_ARCHIVE    ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vigil/images/$(IMAGE_REPOSITORY)-$(IMAGE_TAG).tar
