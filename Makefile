@@ -61,10 +61,21 @@ test-integration: deps control-plane netpol-analyzer chromium ## Integration sui
 test-e2e: deps control-plane chromium ## Whole-system suites (e2e/): the four services together on real parts
 	$(NX) run e2e:test:e2e --outputStyle=static
 
+# The real-node suite: a local node (tools/local-node.sh), the image built and
+# imported without Docker, e2e/src/node against it; the node is always removed
+# afterwards, and `cluster-down` fails if it left anything behind. A node left
+# by an interrupted run is removed first (one node per machine).
+.PHONY: test-node
+test-node: deps control-plane ## Real-node suite (e2e/src/node): cluster-up, build, the suite, then cluster-down (always)
+	@[ ! -d $(or $(VIGIL_NODE_DIR),/var/lib/vigil-node) ] || tools/local-node.sh down
+	@trap 'rc=$$?; $(MAKE) --no-print-directory CLUSTER_KIND=node cluster-down || rc=1; exit $$rc' EXIT; trap 'exit 130' INT TERM; \
+	$(MAKE) --no-print-directory CLUSTER_KIND=node cluster-up build; \
+	$(NX) run e2e:test:node --outputStyle=static
+
 .PHONY: test
-test: deps control-plane ## Everything CI runs: lint, type-check, unit, integration and e2e suites, the Terraform static test
+test: deps control-plane ## Everything CI runs: lint, type-check, unit, integration, e2e and real-node suites, the Terraform static test
 	@rm -rf test-artifacts/jest
-	$(MAKE) --no-print-directory lint typecheck test-unit test-integration test-e2e terraform-test
+	$(MAKE) --no-print-directory lint typecheck test-unit test-integration test-e2e test-node terraform-test
 	@node tools/test-summary.js
 
 .PHONY: dev
@@ -85,7 +96,7 @@ bench: deps control-plane compile ## Every benchmark, one after another (about a
 	@for b in $(BENCHMARKS); do echo "== node $$b"; node $$b; done
 	node bench/publish.ts
 
-include mk/chart.mk
+include mk/cluster.mk
 include terraform/terraform.mk
 
 .PHONY: clean

@@ -5,6 +5,8 @@
 #   tools/smoke.sh [BASE_URL]         run the 10 steps (BASE_URL or $SMOKE_URL)
 #   tools/smoke.sh receiver           deploy the smoke webhook receiver (make deploy does)
 #   tools/smoke.sh receiver-values    print the --set-json that lists it as a receiver
+#   tools/smoke.sh target             deploy web.demo:8080, an in-cluster site to check
+#                                     (the local node reaches nothing outside the machine)
 #
 # Environment (defaults in brackets):
 #   SMOKE_URL        base URL of the api, e.g. the ingress          [http://localhost:8080]
@@ -118,6 +120,48 @@ spec:
   selector: {app.kubernetes.io/name: smoke-receiver}
   ports: [{name: http, port: 80, targetPort: http}]
 YAML
+  exit 0
+fi
+
+# --- an in-cluster site to check: web.demo:8080 ------------------------------
+
+if [[ "${1:-}" == "target" ]]; then
+  k create namespace demo --dry-run=client -o yaml | k apply -f -
+  k label namespace demo --overwrite pod-security.kubernetes.io/enforce=restricted >/dev/null
+  k apply -n demo -f - <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app.kubernetes.io/name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: web}}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: web}
+    spec:
+      automountServiceAccountToken: false
+      securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: web
+          image: ${SMOKE_RECEIVER_IMAGE}
+          imagePullPolicy: IfNotPresent
+          command: [node, -e, "require('node:http').createServer((q, r) => r.writeHead(200, {'content-type': 'text/plain'}).end('ok')).listen(8080)"]
+          ports: [{containerPort: 8080, name: http}]
+          readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 2}
+          resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {memory: 96Mi}}
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app.kubernetes.io/name: web}
+  ports: [{name: http, port: 8080, targetPort: http}]
+YAML
+  k rollout status deployment/web -n demo --timeout=120s
   exit 0
 fi
 

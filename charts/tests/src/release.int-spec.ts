@@ -130,6 +130,11 @@ describe('helm upgrade with changed values', () => {
   let passwordBefore: string;
 
   beforeAll(async () => {
+    // The chart renders no password: its Job creates the Secret in the cluster.
+    // No kubelet runs Jobs here, so create it as that Job does.
+    expect(await exists(['job', '-n', namespace, '-l', 'app.kubernetes.io/component=postgres-password'])).toBe(true);
+    const created = await plane.kubectl(['create', 'secret', 'generic', 'vigil-postgres', '-n', namespace, '--from-literal=password=generated-in-the-cluster']);
+    expect(created.stderr).toBe('');
     passwordBefore = (await kubectlJson<{ data: { password: string } }>(['get', 'secret', 'vigil-postgres', '-n', namespace])).data.password;
   });
 
@@ -176,7 +181,7 @@ describe('helm upgrade with changed values', () => {
     });
   });
 
-  it('keeps the generated Postgres password (the database already has it)', async () => {
+  it('leaves the generated Postgres password alone (the database already has it)', async () => {
     const after = (await kubectlJson<{ data: { password: string } }>(['get', 'secret', 'vigil-postgres', '-n', namespace])).data.password;
     expect(after).toBe(passwordBefore);
   });

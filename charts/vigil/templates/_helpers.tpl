@@ -204,16 +204,22 @@ at once: each migration is applied once, the others wait and find nothing to do.
 - name: migrate
   image: {{ include "vigil.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
+  # Node, not a shell: the image has none.
   command:
-    - sh
-    - -c
+    - node
+    - --input-type=module
+    - -e
     - |
-      i=0
-      until node libs/db/dist/migrate-cli.js; do
-        i=$((i+1))
-        if [ "$i" -ge "{{ .Values.migrations.attempts }}" ]; then echo "migrations failed {{ .Values.migrations.attempts }} times, giving up" >&2; exit 1; fi
-        sleep 2
-      done
+      // Runs `node libs/db/dist/migrate-cli.js` until it succeeds (Postgres may still be starting).
+      import { spawnSync } from 'node:child_process';
+      for (let attempt = 1; ; attempt++) {
+        if (spawnSync(process.execPath, ['libs/db/dist/migrate-cli.js'], { stdio: 'inherit' }).status === 0) process.exit(0);
+        if (attempt >= {{ .Values.migrations.attempts }}) {
+          console.error('migrations failed {{ .Values.migrations.attempts }} times, giving up');
+          process.exit(1);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
   env:
     - name: LOG_LEVEL
       value: {{ .Values.logLevel | quote }}

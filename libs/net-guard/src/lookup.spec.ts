@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { LookupAddress } from 'node:dns';
 import { BlockedAddressError, DnsLookupError } from './errors.js';
-import { guardedLookup, resolveGuarded, type HostResolver } from './lookup.js';
+import { guardedLookup, parseResolvConf, resolveGuarded, searchCandidates, type HostResolver } from './lookup.js';
 import { createAddressPolicy } from './policy.js';
 
 /** A resolver answering from a table, counting the names it was asked. */
@@ -82,6 +82,41 @@ describe('resolveGuarded', () => {
       { address: '127.0.0.1', family: 4 },
       { address: '::1', family: 6 },
     ]);
+  });
+});
+
+describe('search domains (a pod resolv.conf)', () => {
+  const conf = parseResolvConf('nameserver 10.96.0.10\nsearch vigil.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+
+  it('reads search and ndots as the system resolver does', () => {
+    expect(conf).toEqual({ search: ['vigil.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 });
+    expect(parseResolvConf('nameserver 1.1.1.1\n')).toEqual({ search: [], ndots: 1 });
+  });
+
+  it('tries the search domains first for a name with fewer dots than ndots, the name itself first otherwise', () => {
+    expect(searchCandidates('web.demo', conf.search, conf.ndots)).toEqual([
+      'web.demo.vigil.svc.cluster.local',
+      'web.demo.svc.cluster.local',
+      'web.demo.cluster.local',
+      'web.demo',
+    ]);
+    expect(searchCandidates('a.b.c.d.e.f', conf.search, conf.ndots)[0]).toBe('a.b.c.d.e.f');
+    expect(searchCandidates('web.demo', conf.search, conf.ndots, true)).toEqual(['web.demo']);
+  });
+
+  it('resolves a short name through the search list and still checks every address', async () => {
+    const table = tableResolver({
+      'web.demo.svc.cluster.local': { a: ['10.96.0.42'] },
+      'meta.svc.cluster.local': { a: ['169.254.169.254'] },
+    });
+    const resolver: HostResolver = { ...table, candidates: (h) => searchCandidates(h, conf.search, conf.ndots) };
+    const open = createAddressPolicy({ allow: ['10.0.0.0/8'] });
+    expect(await resolveGuarded(open, 'web.demo', { resolver })).toEqual([{ address: '10.96.0.42', family: 4 }]);
+    expect(table.asked.slice(0, 4)).toEqual(['a:web.demo.vigil.svc.cluster.local', 'aaaa:web.demo.vigil.svc.cluster.local', 'a:web.demo.svc.cluster.local', 'aaaa:web.demo.svc.cluster.local']);
+    await expect(resolveGuarded(open, 'meta', { resolver })).rejects.toBeInstanceOf(BlockedAddressError);
+    await expect(resolveGuarded(open, 'nowhere', { resolver })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    // A trailing dot: the name as written, no search.
+    await expect(resolveGuarded(open, 'web.demo.', { resolver })).rejects.toMatchObject({ code: 'ENOTFOUND' });
   });
 });
 

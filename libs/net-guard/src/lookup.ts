@@ -1,4 +1,5 @@
 import { promises as dns, type LookupAddress, type LookupOptions } from 'node:dns';
+import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { normaliseHost } from './address.js';
 import { BlockedAddressError, DnsLookupError } from './errors.js';
@@ -8,6 +9,36 @@ import type { AddressPolicy } from './policy.js';
 export interface HostResolver {
   resolve4(hostname: string): Promise<string[]>;
   resolve6(hostname: string): Promise<string[]>;
+  /** The names to ask for `hostname`, in order (search domains); absent: the name alone. */
+  candidates?(hostname: string): string[];
+}
+
+/** `search` and `options ndots:` of a resolv.conf, as the system resolver reads them. */
+export function parseResolvConf(text: string): { search: string[]; ndots: number } {
+  let search: string[] = [];
+  let ndots = 1;
+  for (const line of text.split('\n')) {
+    const [key, ...values] = line.trim().split(/\s+/);
+    if (key === 'search' || key === 'domain') search = values.map((d) => d.toLowerCase().replace(/\.+$/, '')).filter(Boolean);
+    if (key === 'options') {
+      for (const o of values) if (o.startsWith('ndots:')) ndots = Math.min(15, Number.parseInt(o.slice(6), 10) || 0);
+    }
+  }
+  return { search, ndots };
+}
+
+/**
+ * The names the system resolver tries for `host`, in its order: with fewer
+ * dots than `ndots`, each search domain first and the name as given last;
+ * otherwise the name first. A name written with a trailing dot is absolute.
+ * In a pod (ndots:5, search <ns>.svc.cluster.local svc.cluster.local ...)
+ * this is what makes `web.demo` resolve, as it does for getaddrinfo.
+ */
+export function searchCandidates(host: string, search: readonly string[], ndots: number, absolute = false): string[] {
+  if (absolute || search.length === 0) return [host];
+  const dots = host.split('.').length - 1;
+  const searched = search.map((domain) => `${host}.${domain}`);
+  return dots >= ndots ? [host, ...searched] : [...searched, host];
 }
 
 /**
@@ -15,10 +46,25 @@ export interface HostResolver {
  * on libuv's four threadpool threads, so a few slow names stall every probe.
  * c-ares does not read /etc/hosts: `localhost` is answered below per RFC 6761.
  */
-export function createResolver(options: { servers?: readonly string[]; timeoutMs?: number; tries?: number } = {}): HostResolver {
+export function createResolver(
+  options: { servers?: readonly string[]; timeoutMs?: number; tries?: number; search?: readonly string[]; ndots?: number } = {},
+): HostResolver {
   const resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 2_000, tries: options.tries ?? 2 });
   if (options.servers && options.servers.length > 0) resolver.setServers([...options.servers]);
-  return resolver;
+  // c-ares' resolve4/resolve6 ignore resolv.conf's search list; apply it here
+  // so short names behave as in the rest of the pod.
+  const conf = options.search === undefined || options.ndots === undefined ? systemResolvConf() : { search: [], ndots: 1 };
+  const search = [...(options.search ?? conf.search)];
+  const ndots = options.ndots ?? conf.ndots;
+  return Object.assign(resolver, { candidates: (hostname: string) => searchCandidates(hostname, search, ndots) });
+}
+
+function systemResolvConf(): { search: string[]; ndots: number } {
+  try {
+    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
+  } catch {
+    return { search: [], ndots: 1 };
+  }
 }
 
 let defaultResolver: HostResolver | undefined;
@@ -55,7 +101,9 @@ export async function resolveGuarded(policy: AddressPolicy, hostname: string, op
   } else if (host === '' || !/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(host)) {
     throw new DnsLookupError('EBADNAME', hostname, 'not a valid host name');
   } else {
-    addresses = await query(options.resolver ?? (defaultResolver ??= createResolver()), host, hostname);
+    const resolver = options.resolver ?? (defaultResolver ??= createResolver());
+    const absolute = hostname.trim().endsWith('.');
+    addresses = await queryCandidates(resolver, absolute ? [host] : (resolver.candidates?.(host) ?? [host]), hostname);
   }
   for (const { address } of addresses) {
     if (policy.isBlocked(address)) throw new BlockedAddressError(address, hostname);
@@ -68,6 +116,21 @@ export async function resolveGuarded(policy: AddressPolicy, hostname: string, op
 function literalFamily(host: string): 0 | 4 | 6 {
   if (isIPv4(host)) return 4;
   return host.includes(':') ? 6 : 0;
+}
+
+// The first candidate name with any address wins, as with the system
+// resolver; a failure other than "no such name" stops the search.
+async function queryCandidates(resolver: HostResolver, names: readonly string[], original: string): Promise<LookupAddress[]> {
+  let last: unknown;
+  for (const name of names) {
+    try {
+      return await query(resolver, name, original);
+    } catch (err) {
+      last = err;
+      if (!(err instanceof DnsLookupError) || (err.code !== 'ENOTFOUND' && err.code !== 'ENODATA')) throw err;
+    }
+  }
+  throw last;
 }
 
 // Both families are always asked and checked, whatever family the caller

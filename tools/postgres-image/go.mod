@@ -1,0 +1,3 @@
+module vigil.dev/tools/postgres-image
+
+go 1.26.0
