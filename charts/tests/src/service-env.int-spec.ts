@@ -59,6 +59,17 @@ async function serviceContainers(options: RenderOptions): Promise<Map<Service, V
   return containers;
 }
 
+/** What the services' env parsers say about the environment rendered for them. */
+function parserProblems(containers: Map<Service, V1Container>): string[] {
+  return SERVICES.flatMap((service) => {
+    const env = containers.get(service)!.env ?? [];
+    // Values from the downward API or a Secret are only known in the pod; the literal ones are checked.
+    const literal = Object.fromEntries(env.flatMap((e) => (e.value !== undefined ? [[e.name, e.value]] : [])));
+    const fromSecret = env.some((e) => e.name === 'DATABASE_URL' && e.valueFrom) ? { DATABASE_URL: 'postgres://from-a-secret@db/vigil' } : {};
+    return envProblems(SPECS[service], { ...fromSecret, ...literal }).map((p) => `${service}: ${p}`);
+  });
+}
+
 describe.each(valueSets)('the environment the chart renders with $name', ({ options }) => {
   let containers: Map<Service, V1Container>;
   beforeAll(async () => {
@@ -84,14 +95,7 @@ describe.each(valueSets)('the environment the chart renders with $name', ({ opti
   });
 
   it("renders values the service's parser accepts", () => {
-    const problems = SERVICES.flatMap((service) => {
-      const env = containers.get(service)!.env ?? [];
-      // Values from the downward API or a Secret are only known in the pod; the literal ones are checked.
-      const literal = Object.fromEntries(env.flatMap((e) => (e.value !== undefined ? [[e.name, e.value]] : [])));
-      const fromSecret = env.some((e) => e.name === 'DATABASE_URL' && e.valueFrom) ? { DATABASE_URL: 'postgres://from-a-secret@db/vigil' } : {};
-      return envProblems(SPECS[service], { ...fromSecret, ...literal }).map((p) => `${service}: ${p}`);
-    });
-    expect(problems).toEqual([]);
+    expect(parserProblems(containers)).toEqual([]);
   });
 });
 
@@ -118,14 +122,7 @@ describe('every duration the chart documents', () => {
     });
   }
 
-  /** What the services' parsers say about the literal values the chart renders. */
-  async function problemsWith(setJson: string[]): Promise<string[]> {
-    const containers = await serviceContainers({ setJson });
-    return SERVICES.flatMap((service) => {
-      const literal = Object.fromEntries((containers.get(service)!.env ?? []).flatMap((e) => (e.value !== undefined ? [[e.name, e.value]] : [])));
-      return envProblems(SPECS[service], { DATABASE_URL: 'postgres://from-a-secret@db/vigil', ...literal }).map((p) => `${service}: ${p}`);
-    });
-  }
+  const problemsWith = async (setJson: string[]) => parserProblems(await serviceContainers({ setJson }));
 
   beforeAll(async () => {
     schema = JSON.parse(await readFile(join(CHART_DIR, 'values.schema.json'), 'utf8')) as SchemaNode;
