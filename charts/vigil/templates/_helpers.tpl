@@ -171,7 +171,7 @@ sslrootcert=/etc/vigil/db-ca/ca.pem; both empty without it.
 {{- define "vigil.ssrfEnv" -}}
 - name: SSRF_GUARD
   value: {{ .Values.ssrf.enabled | quote }}
-{{- include "vigil.optionalEnv" (dict "SSRF_DENY_CIDRS" (join "," .Values.ssrf.denyCidrs) "SSRF_ALLOW_CIDRS" (join "," .Values.ssrf.allowCidrs)) }}
+{{- include "vigil.optionalEnv" (dict "SSRF_DENY_CIDRS" (join "," .Values.ssrf.denyCidrs) "SSRF_DENY_CIDRS_REPLACE_DEFAULTS" (join "," .Values.ssrf.denyCidrsReplaceDefaults) "SSRF_ALLOW_CIDRS" (join "," .Values.ssrf.allowCidrs)) }}
 {{- end -}}
 
 {{/* Pod-level security context of every Vigil pod (restricted Pod Security). */}}

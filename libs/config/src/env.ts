@@ -1,3 +1,5 @@
+import { formatDuration, parseDuration } from './duration.js';
+
 /**
  * Typed environment parsing. A service declares its variables once; parsing
  * checks every variable and reports all problems together, so an operator fixes
@@ -180,7 +182,7 @@ export function list(options: Options<string[]>): EnvVar<string[]> {
   );
 }
 
-/** A Go-style duration ("1h30m", "500ms", "15s") returned in milliseconds. */
+/** A duration of the one grammar (duration.ts: "1h30m", "500ms", "15s", "7d") returned in milliseconds. */
 export function duration(options: Options<number> & { min?: number; max?: number }): EnvVar<number> {
   return variable(options, (raw) => {
     const ms = parseDuration(raw);
@@ -188,28 +190,4 @@ export function duration(options: Options<number> & { min?: number; max?: number
     if (options.max !== undefined && ms > options.max) throw new Error(`must be at most ${formatDuration(options.max)}`);
     return ms;
   });
-}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-export function parseDuration(raw: string): number {
-  const text = raw.trim();
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  let total = 0;
-  let matched = 0;
-  while (re.lastIndex < text.length) {
-    const m = re.exec(text);
-    if (!m) throw new Error(`expected a duration like 500ms, 30s, 5m or 1h30m, got ${JSON.stringify(raw)}`);
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    matched++;
-  }
-  if (matched === 0) throw new Error(`expected a duration like 500ms, 30s, 5m or 1h30m, got ${JSON.stringify(raw)}`);
-  return Math.round(total);
-}
-
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }

@@ -1,2 +1,3 @@
+export * from './duration.js';
 export * from './env.js';
 export * from './service-env.js';

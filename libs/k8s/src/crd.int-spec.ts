@@ -114,6 +114,58 @@ describe('the UptimeCheck CRD on a real API server', () => {
     expect(message).toContain(text);
   });
 
+  // A control character in a stored check reaches Postgres (which refuses NUL
+  // in text) and the status page: the API server refuses it in every string.
+  const CONTROL = [
+    { name: 'NUL', char: '\u0000' },
+    { name: 'a newline', char: '\n' },
+    { name: 'ESC', char: '\u001b' },
+    { name: 'DEL', char: '\u007f' },
+  ];
+  const stringFields = [
+    { field: 'spec.url', text: 'url must not contain control characters', spec: (c: string) => ({ url: `https://example.com/${c}` }) },
+    { field: 'spec.headers', text: 'header values must not contain control characters', spec: (c: string) => ({ url: 'https://example.com', headers: { 'X-Probe': `vi${c}gil` } }) },
+    { field: 'spec.headers', text: 'header names must be HTTP tokens', spec: (c: string) => ({ url: 'https://example.com', headers: { [`X-Pro${c}be`]: 'vigil' } }) },
+    { field: 'spec.expect.bodyContains', text: 'bodyContains must not contain control characters', spec: (c: string) => ({ url: 'https://example.com', expect: { bodyContains: `o${c}k` } }) },
+    { field: 'spec.statusPage.displayName', text: 'displayName must not contain control characters', spec: (c: string) => ({ url: 'https://example.com', statusPage: { displayName: `Shop${c}` } }) },
+    { field: 'spec.statusPage.group', text: 'group must not contain control characters', spec: (c: string) => ({ url: 'https://example.com', statusPage: { group: `${c}Backends` } }) },
+    { field: 'spec.interval', text: 'should match', spec: (c: string) => ({ url: 'https://example.com', interval: `30s${c}` }) },
+  ];
+  it.each(stringFields.flatMap((f) => CONTROL.map((c) => ({ ...f, control: c.name, char: c.char }))))(
+    'refuses $control in $field with "$text"',
+    async ({ spec, char, field, text }) => {
+      const message = await refusal(`ctl-${Math.random().toString(36).slice(2, 8)}`, spec(char));
+      expect(message).toContain(field);
+      expect(message).toContain(text);
+    },
+  );
+
+  it('accepts non-ASCII text: only control characters are refused', async () => {
+    const spec = { url: 'https://example.com/säule', statusPage: { displayName: 'Köln — Shop ✓', group: '東京' }, expect: { bodyContains: 'grüß' } };
+    expect((await create(check('unicode', spec))).spec).toMatchObject(spec);
+  });
+
+  it.each(['Host', 'host', 'Connection', 'Keep-Alive', 'Proxy-Connection', 'Transfer-Encoding', 'transfer-encoding', 'Upgrade', 'TE', 'Trailer', 'Proxy-Authorization', 'Proxy-Authenticate', 'Content-Length'])(
+    'refuses the %s header, naming it',
+    async (name) => {
+      const message = await refusal(`hdr-${Math.random().toString(36).slice(2, 8)}`, { url: 'https://example.com', headers: { 'X-Probe': 'vigil', [name]: 'x' } });
+      expect(message).toContain('spec.headers');
+      expect(message).toContain(`header ${name} is not allowed in headers`);
+    },
+  );
+
+  it('accepts ordinary headers, including ones that merely contain a forbidden name', async () => {
+    const headers = { Authorization: 'Bearer t', 'X-Host': 'a', 'X-Forwarded-Host': 'b', 'Te-Extra': 'c', Accept: 'text/plain' };
+    expect((await create(check('ordinary-headers', { url: 'https://example.com', headers }))).spec.headers).toEqual(headers);
+  });
+
+  it('caps the timeout at 60s, naming the field', async () => {
+    const message = await refusal('timeout-61s', { url: 'https://example.com', interval: '5m', timeout: '61s' });
+    expect(message).toContain('spec.timeout');
+    expect(message).toContain('timeout must be at most 60s');
+    expect((await create(check('timeout-60s', { url: 'https://example.com', interval: '5m', timeout: '60s' }))).spec.timeout).toBe('60s');
+  });
+
   it('keeps status behind the status subresource', async () => {
     const created = await create(check('status-sub', { url: 'https://example.com' }));
     const common = { group: UPTIME_CHECK.group, version: UPTIME_CHECK.version, namespace, plural: UPTIME_CHECK.plural, name: 'status-sub' };

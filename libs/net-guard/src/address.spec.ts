@@ -34,6 +34,12 @@ describe('effectiveAddress', () => {
     ['::ffff:a9fe:a9fe', '169.254.169.254', 4],
     ['[::ffff:7f00:1]', '127.0.0.1', 4],
     ['64:ff9b::a9fe:a9fe', '169.254.169.254', 4], // NAT64 reaches the IPv4 address
+    ['::169.254.169.254', '169.254.169.254', 4], // IPv4-compatible (deprecated)
+    ['::a00:1', '10.0.0.1', 4],
+    ['::0.0.0.2', '0.0.0.2', 4],
+    ['::', '::', 6], // the unspecified and loopback addresses are not IPv4-compatible
+    ['::1', '::1', 6],
+    ['64:ff9b:1::a9fe:a9fe', '64:ff9b:1::a9fe:a9fe', 6], // local-use NAT64: where the IPv4 address sits is the site's choice
     ['0:0:0:0:0:0:0:1', '::1', 6],
     ['FD00:EC2:0:0:0:0:0:254', 'fd00:ec2::254', 6],
     ['fe80::1%eth0', 'fe80::1', 6],

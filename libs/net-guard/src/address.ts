@@ -5,8 +5,9 @@ import { isIP, isIPv4, isIPv6 } from 'node:net';
  * the same address another way, so every address is brought to one canonical
  * form first: IPv4 in dotted quad, IPv6 without brackets or zone, and IPv6
  * forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`, NAT64
- * `64:ff9b::a.b.c.d`) reduced to that IPv4 address, which is where a packet
- * to them ends up.
+ * `64:ff9b::a.b.c.d`, the deprecated IPv4-compatible `::a.b.c.d`) reduced to
+ * that IPv4 address, which is where a packet to them ends up (or, for the
+ * IPv4-compatible form, would on a stack that still translates it).
  */
 
 export type Family = 4 | 6;
@@ -50,7 +51,7 @@ export function ipLiteral(host: string): string | undefined {
 
 /**
  * The address a packet to `address` actually reaches, for policy decisions:
- * IPv4-mapped and NAT64 IPv6 addresses become their IPv4 address.
+ * IPv4-mapped, NAT64 and IPv4-compatible IPv6 addresses become their IPv4 address.
  * Throws on something that is not an IP address.
  */
 export function effectiveAddress(address: string): { address: string; family: Family } {
@@ -169,10 +170,16 @@ function canonicalIPv6(address: string): string {
 
 const NAT64_PREFIX = [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/** The IPv4 address carried by an IPv4-mapped (::ffff:0:0/96) or NAT64 (64:ff9b::/96) address. */
+/**
+ * The IPv4 address carried by an IPv4-mapped (::ffff:0:0/96), NAT64
+ * (64:ff9b::/96) or IPv4-compatible (::/96) address. `::` and `::1` are the
+ * unspecified and loopback addresses, not IPv4-compatible ones (RFC 4291
+ * 2.5.5.1), and stay IPv6.
+ */
 function embeddedIPv4(bytes: Uint8Array): string | undefined {
   const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   const nat64 = NAT64_PREFIX.every((b, i) => bytes[i] === b);
-  if (!mapped && !nat64) return undefined;
+  const compatible = bytes.slice(0, 15).every((b) => b === 0) ? bytes[15]! > 1 : bytes.slice(0, 12).every((b) => b === 0);
+  if (!mapped && !nat64 && !compatible) return undefined;
   return Array.from(bytes.slice(12)).join('.');
 }

@@ -6,16 +6,36 @@ import { DEFAULT_DENY_CIDRS } from './policy.js';
 describe('ssrfEnv', () => {
   it('defaults to the guard on with the default deny list', () => {
     const config = parseEnv(ssrfEnv, {});
-    expect(config).toEqual({ SSRF_GUARD: true, SSRF_DENY_CIDRS: [...DEFAULT_DENY_CIDRS], SSRF_ALLOW_CIDRS: [] });
+    expect(config).toEqual({ SSRF_GUARD: true, SSRF_DENY_CIDRS: [], SSRF_DENY_CIDRS_REPLACE_DEFAULTS: [], SSRF_ALLOW_CIDRS: [] });
+    expect(policyFromEnv(config).describe()).toEqual({ deny: [...DEFAULT_DENY_CIDRS], allow: [] });
     expect(policyFromEnv(config).isBlocked('169.254.169.254')).toBe(true);
   });
 
-  it('reads lists, and allow overrides deny', () => {
-    const config = parseEnv(ssrfEnv, { SSRF_DENY_CIDRS: '10.0.0.0/8, 169.254.0.0/16', SSRF_ALLOW_CIDRS: '10.1.0.0/16' });
+  it('adds SSRF_DENY_CIDRS to the defaults, and allow overrides deny', () => {
+    const config = parseEnv(ssrfEnv, { SSRF_DENY_CIDRS: '10.0.0.0/8, 192.168.0.0/16', SSRF_ALLOW_CIDRS: '10.1.0.0/16' });
     const policy = policyFromEnv(config);
     expect(policy.isBlocked('10.2.0.1')).toBe(true);
     expect(policy.isBlocked('10.1.0.1')).toBe(false);
+    expect(policy.isBlocked('192.168.1.1')).toBe(true);
+    // The defaults stay: a deny list meant as "also these" cannot drop the metadata ranges.
+    expect(policy.isBlocked('127.0.0.1')).toBe(true);
+    expect(policy.isBlocked('169.254.169.254')).toBe(true);
+    expect(policy.describe().deny).toEqual([...DEFAULT_DENY_CIDRS, '10.0.0.0/8', '192.168.0.0/16']);
+  });
+
+  it('replaces the defaults only with SSRF_DENY_CIDRS_REPLACE_DEFAULTS, to which SSRF_DENY_CIDRS still adds', () => {
+    const policy = policyFromEnv(parseEnv(ssrfEnv, { SSRF_DENY_CIDRS_REPLACE_DEFAULTS: '169.254.169.254/32', SSRF_DENY_CIDRS: '10.0.0.0/8' }));
+    expect(policy.describe().deny).toEqual(['169.254.169.254/32', '10.0.0.0/8']);
+    expect(policy.isBlocked('169.254.169.254')).toBe(true);
+    expect(policy.isBlocked('10.0.0.1')).toBe(true);
     expect(policy.isBlocked('127.0.0.1')).toBe(false);
+    expect(policy.isBlocked('169.254.170.23')).toBe(false);
+  });
+
+  it('names a bad CIDR in the replacement list too', () => {
+    expect(() => parseEnv(ssrfEnv, { SSRF_DENY_CIDRS_REPLACE_DEFAULTS: '10.0.0.0/8,nope' })).toThrow(
+      new ConfigError(['SSRF_DENY_CIDRS_REPLACE_DEFAULTS="10.0.0.0/8,nope" is invalid: not a CIDR: nope']),
+    );
   });
 
   it('names every bad CIDR', () => {

@@ -1,5 +1,5 @@
 import { Resolver } from 'node:dns';
-import { bool, list, type EnvVar } from '@vigil/config';
+import { bool, list, type ConfigOf, type EnvVar } from '@vigil/config';
 import { parseCidr } from './address.js';
 import { DEFAULT_DENY_CIDRS, createAddressPolicy, type AddressPolicy } from './policy.js';
 
@@ -51,10 +51,16 @@ export function dnsServerList(options: { description: string }): EnvVar<string[]
 /** The SSRF variables every service that connects to user-given URLs reads (prober, alerter). */
 export const ssrfEnv = {
   SSRF_GUARD: bool({ description: 'refuse connections to denied addresses (SSRF guard)', default: true }),
-  SSRF_DENY_CIDRS: cidrList({ description: 'denied ranges, replacing the default list', default: DEFAULT_DENY_CIDRS }),
+  SSRF_DENY_CIDRS: cidrList({ description: 'ranges denied in addition to the default list', default: [] }),
+  // Loudly named: replacing the defaults drops the cloud-metadata ranges unless they are listed again.
+  SSRF_DENY_CIDRS_REPLACE_DEFAULTS: cidrList({ description: 'when set, the ranges that replace the default deny list (SSRF_DENY_CIDRS still adds to them)', default: [] }),
   SSRF_ALLOW_CIDRS: cidrList({ description: 'ranges allowed even when denied (allow overrides deny)', default: [] }),
 };
 
-export function policyFromEnv(config: { SSRF_GUARD: boolean; SSRF_DENY_CIDRS: readonly string[]; SSRF_ALLOW_CIDRS: readonly string[] }): AddressPolicy {
-  return createAddressPolicy({ enabled: config.SSRF_GUARD, deny: config.SSRF_DENY_CIDRS, allow: config.SSRF_ALLOW_CIDRS });
+export type SsrfConfig = Pick<ConfigOf<typeof ssrfEnv>, keyof typeof ssrfEnv>;
+
+/** The policy of the SSRF variables: the default deny list (or its replacement) plus SSRF_DENY_CIDRS, then the allow list. */
+export function policyFromEnv(config: SsrfConfig): AddressPolicy {
+  const base = config.SSRF_DENY_CIDRS_REPLACE_DEFAULTS.length > 0 ? config.SSRF_DENY_CIDRS_REPLACE_DEFAULTS : DEFAULT_DENY_CIDRS;
+  return createAddressPolicy({ enabled: config.SSRF_GUARD, deny: [...base, ...config.SSRF_DENY_CIDRS], allow: config.SSRF_ALLOW_CIDRS });
 }

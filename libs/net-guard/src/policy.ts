@@ -1,5 +1,5 @@
-import { BlockList } from 'node:net';
-import { effectiveAddress, parseCidr, type Cidr } from './address.js';
+import { BlockList, isIPv6 } from 'node:net';
+import { effectiveAddress, normaliseHost, parseCidr, type Cidr } from './address.js';
 
 /**
  * The addresses a probe or webhook must never reach unless an operator allows
@@ -14,9 +14,20 @@ export const DEFAULT_DENY_CIDRS: readonly string[] = Object.freeze([
   // EKS Pod Identity agent (169.254.170.23), node-local DNS caches.
   '169.254.0.0/16',
   'fe80::/10',
-  // Cloud metadata outside link-local: AWS IMDS over IPv6, Alibaba Cloud metadata.
+  // Cloud endpoints outside link-local: AWS IMDS, DNS and NTP over IPv6
+  // (Nitro), Alibaba Cloud metadata, Azure's wireserver (VM agent, health).
   'fd00:ec2::254/128',
+  'fd00:ec2::253/128',
+  'fd00:ec2::23/128',
   '100.100.100.200/32',
+  '168.63.129.16/32',
+  // IPv4-compatible ::a.b.c.d (deprecated, RFC 4291): nothing legitimate
+  // lives there. Such an address is also judged as the IPv4 address inside
+  // it, so an allow range for that IPv4 address opens it.
+  '::/96',
+  // Local-use NAT64 (RFC 8215): the IPv4 address sits where the site's
+  // prefix length puts it, so it cannot be read back; the whole range is refused.
+  '64:ff9b:1::/48',
   // Unspecified and "this network": connecting to 0.0.0.0 or :: reaches the local host.
   '0.0.0.0/8',
   '::/128',
@@ -29,7 +40,7 @@ export interface AddressPolicy {
 }
 
 export interface AddressPolicyOptions {
-  /** Ranges to refuse; defaults to DEFAULT_DENY_CIDRS. */
+  /** Ranges to refuse; defaults to DEFAULT_DENY_CIDRS (policyFromEnv adds SSRF_DENY_CIDRS to them). */
   deny?: readonly string[];
   /** Ranges to permit even when a deny range covers them: allow overrides deny. */
   allow?: readonly string[];
@@ -39,8 +50,9 @@ export interface AddressPolicyOptions {
 
 /**
  * Builds a policy from CIDR lists; throws a TypeError naming the first bad
- * CIDR. IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses
- * are judged as the IPv4 address they reach.
+ * CIDR. IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and
+ * IPv4-compatible (::a.b.c.d) addresses are judged as the IPv4 address they
+ * reach; a deny range written in IPv6 (::/96) matches their IPv6 spelling too.
  */
 export function createAddressPolicy(options: AddressPolicyOptions = {}): AddressPolicy {
   const enabled = options.enabled ?? true;
@@ -59,7 +71,10 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
         return true;
       }
       const type = target.family === 4 ? 'ipv4' : 'ipv6';
-      return denyList.check(target.address, type) && !allowList.check(target.address, type);
+      // Deny sees both spellings of an address that carries an IPv4 one; allow only the address reached.
+      const spelledIPv6 = target.family === 4 && isIPv6(normaliseHost(address));
+      const denied = denyList.check(target.address, type) || (spelledIPv6 && denyList.check(normaliseHost(address), 'ipv6'));
+      return denied && !allowList.check(target.address, type);
     },
     describe: () => ({ deny: enabled ? deny.map(format) : [], allow: allow.map(format) }),
   };

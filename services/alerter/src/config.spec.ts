@@ -10,7 +10,8 @@ const problems = (env: NodeJS.ProcessEnv) => envProblems(alerterEnv, env);
 describe('alerterEnv', () => {
   it('reads the SSRF settings with the shared parser: unset keeps the built-in deny list', () => {
     const config = parseEnv(alerterEnv, { DATABASE_URL, SSRF_DENY_CIDRS: '' });
-    expect(config.SSRF_DENY_CIDRS).toEqual([...DEFAULT_DENY_CIDRS]);
+    expect(config.SSRF_DENY_CIDRS).toEqual([]);
+    expect(policyFromEnv(config).describe().deny).toEqual([...DEFAULT_DENY_CIDRS]);
     expect(policyFromEnv(config).isBlocked('169.254.169.254')).toBe(true);
     expect(policyFromEnv(parseEnv(alerterEnv, { DATABASE_URL, SSRF_ALLOW_CIDRS: '127.0.0.1/32' })).isBlocked('127.0.0.1')).toBe(false);
   });

@@ -330,7 +330,7 @@ describe('start-up', () => {
     const logs = await badEnv.logs();
     const envReport = logs.find((l) => l.msg === 'invalid configuration') as { problems: string[] };
     expect(envReport.problems).toEqual([
-      'WEBHOOK_RETRY_SCHEDULE="soon" is invalid: expected a duration like 500ms, 30s, 5m or 1h30m, got "soon"',
+      'WEBHOOK_RETRY_SCHEDULE="soon" is invalid: expected a duration like 500ms, 30s, 5m, 1h30m or 7d, got "soon"',
       'STATUS_PATCH_QPS="0" is invalid: must be at least 1',
       'SSRF_GUARD="maybe" is invalid: expected true or false',
       'SSRF_ALLOW_CIDRS="127.0.0.1/33" is invalid: not a CIDR: 127.0.0.1/33',

@@ -27,7 +27,7 @@ describe('the api process', () => {
       'DATABASE_URL=<redacted> is invalid: expected a URL with scheme postgres or postgresql',
       'PORT="http" is invalid: expected an integer',
       'STATUS_PAGE_SHOW_URLS="maybe" is invalid: expected true or false',
-      'STATUS_PAGE_REFRESH="10" is invalid: expected a duration like 500ms, 30s, 5m or 1h30m, got "10"',
+      'STATUS_PAGE_REFRESH="10" is invalid: expected a duration like 500ms, 30s, 5m, 1h30m or 7d, got "10"',
     ]);
   });
 

@@ -37,7 +37,7 @@ describe('configuration', () => {
       problems: [
         'SSRF_ALLOW_CIDRS="127.0.0.1/40,nope" is invalid: not a CIDR: 127.0.0.1/40, nope',
         'PROBE_CONCURRENCY="0" is invalid: must be at least 1',
-        'RESULT_FLUSH_INTERVAL="soon" is invalid: expected a duration like 500ms, 30s, 5m or 1h30m, got "soon"',
+        'RESULT_FLUSH_INTERVAL="soon" is invalid: expected a duration like 500ms, 30s, 5m, 1h30m or 7d, got "soon"',
       ],
     });
   });
