@@ -7,7 +7,7 @@
 #                   Needs root and Go; installs the Debian packages it needs.
 #   k3d             the seed's path; needs Docker, k3d, kubectl and helm.
 #
-#   make cluster-up    start the cluster (node: status page later on localhost:HOST_PORT via a NodePort)
+#   make cluster-up    start the cluster (node: its ingress controller later serves the status page on localhost:HOST_PORT)
 #   make build         build the image (node: buildah, no Docker) and import it into the cluster
 #   make deploy        namespace with restricted Pod Security, then helm upgrade --install
 #   make smoke         the 10-step verification (tools/smoke.sh)
@@ -44,9 +44,10 @@ KUBECTL          ?= $(CP_BIN)/kubectl
 HELM             ?= $(CP_BIN)/helm
 IMAGE_ARCHIVE    ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vigil/images/$(IMAGE_REPOSITORY)-$(IMAGE_TAG).tar
 POSTGRES_ARCHIVE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vigil/images/postgres-18.tar
-# The node's own values: local images, the NodePort on 127.0.0.1:HOST_PORT. The
+# The node's own values: local images; the Ingress (class traefik) as the chart
+# renders it by default, served by the node's Traefik on 127.0.0.1:HOST_PORT. The
 # API server exception keeps the chart's default ranges (the node's API server is 10.88.0.1).
-DEPLOY_VALUES    := -f $(CHART)/ci/local-node-values.yaml --set api.service.nodePort=$(HOST_PORT)
+DEPLOY_VALUES    := -f $(CHART)/ci/local-node-values.yaml
 # The smoke test's checked site: an in-cluster stand-in (nothing leaves the machine).
 SMOKE_UP_URL     ?= http://web.demo:8080/
 export SMOKE_UP_URL
@@ -59,7 +60,7 @@ endif
 .PHONY: cluster-up
 cluster-up: ## Start the local cluster (CLUSTER_KIND=node: a real node here, no Docker; k3d: the seed's)
 ifeq ($(CLUSTER_KIND),node)
-	tools/local-node.sh up
+	HOST_PORT=$(HOST_PORT) tools/local-node.sh up
 else
 	@if $(K3D) cluster get $(CLUSTER) >/dev/null 2>&1; then echo "k3d cluster $(CLUSTER) exists"; else \
 	  $(K3D) cluster create $(CLUSTER) --agents 1 --port "$(HOST_PORT):80@loadbalancer" --wait; fi

@@ -8,16 +8,18 @@
 #   tools/build-node.sh --check    # print the bin dir; exit 1 naming what is missing
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BINARIES=(kubelet kube-proxy kube-scheduler containerd containerd-shim-runc-v2 ctr kube-router coredns pause)
+BINARIES=(kubelet kube-proxy kube-scheduler containerd containerd-shim-runc-v2 ctr kube-router coredns traefik pause)
 
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.4.2}"
 KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+# v3.7 needs a nested module (traefik/dynamic/ext) that the module zip leaves out; v3.6 is whole.
+TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 CACHE_DIR="${VIGIL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}"
 # Bump when the build itself changes, so caches built the old way are not reused.
 BUILD_REVISION=1
-BIN_DIR="$CACHE_DIR/node/kube-$KUBE_VERSION-containerd-$CONTAINERD_VERSION-kube-router-$KUBE_ROUTER_VERSION-coredns-$COREDNS_VERSION-r$BUILD_REVISION/bin"
+BIN_DIR="$CACHE_DIR/node/kube-$KUBE_VERSION-containerd-$CONTAINERD_VERSION-kube-router-$KUBE_ROUTER_VERSION-coredns-$COREDNS_VERSION-traefik-$TRAEFIK_VERSION-r$BUILD_REVISION/bin"
 SRC_DIR="$CACHE_DIR/node/src"
 # kubelet & co. build in the control plane's wrapper module: same pins, and its
 # compiled packages are reused from the Go build cache.
@@ -136,6 +138,27 @@ GO
 }
 
 # The sandbox ("pause") image's program: sleeps until SIGTERM/SIGINT.
+# The ingress controller: Traefik's Kubernetes Ingress provider serves the
+# chart's Ingress (class traefik, as on k3s) on the node's 127.0.0.1:HOST_PORT.
+build_traefik() {
+  [[ -x "$BIN_DIR/traefik" ]] && return
+  local dir="$SRC_DIR/traefik-$TRAEFIK_VERSION"
+  wrapper_module "$dir" vigil.dev/tools/traefik github.com/traefik/traefik/v3 "$TRAEFIK_VERSION"
+  # Traefik's own go.mod swaps in its forks; a replace only counts in the main module.
+  grep -q '^replace' "$dir/go.mod" || cat >> "$dir/go.mod" <<'MOD'
+
+replace (
+	github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e
+	github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
+	github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-20190809180810-6e71eb837595
+)
+MOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/traefik/traefik/v3/cmd/traefik"\n' > "$dir/tools.go"
+  [[ -f "$dir/go.sum" ]] || (cd "$dir" && go mod tidy)
+  gobuild "$dir" traefik github.com/traefik/traefik/v3/cmd/traefik \
+    "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION"
+}
+
 build_pause() {
   [[ -x "$BIN_DIR/pause" ]] && return
   local dir="$SRC_DIR/pause"
@@ -164,5 +187,6 @@ build_pause
 build_containerd
 build_coredns
 build_kube_router
+build_traefik
 build_kube
 echo "$BIN_DIR"

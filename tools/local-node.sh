@@ -2,8 +2,9 @@
 # A real single-node Kubernetes cluster on this machine, without Docker:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler (the control
 # plane's cached binaries), containerd 2 + Debian's runc and CNI plugins,
-# kubelet, kube-proxy (iptables), kube-router (NetworkPolicy only) and CoreDNS
-# as a pod. Every binary is built from the package registries (tools/build-*.sh).
+# kubelet, kube-proxy (iptables), kube-router (NetworkPolicy only), and CoreDNS
+# and Traefik (the ingress controller, class traefik, on 127.0.0.1:HOST_PORT)
+# as pods. Every binary is built from the package registries (tools/build-*.sh).
 #
 #   tools/local-node.sh up        build/reuse the binaries, start the cluster, print how to use it
 #   tools/local-node.sh down      remove everything `up` made (safe to run any time, twice)
@@ -38,11 +39,13 @@ KUBERNETES_SVC_IP=10.96.0.1
 DNS_IP=10.96.0.10
 APISERVER_PORT=6443
 ETCD_PORT=32379
-# NodePorts may use HOST_PORT (8080) so the status page is on localhost:8080.
+# Traefik's NodePort is HOST_PORT (8080), so the status page is on localhost:8080.
 NODE_PORT_RANGE=8000-32767
+HOST_PORT="${HOST_PORT:-8080}"
 GUARD_CHAIN=VIGIL-NODE-GUARD
 IMAGE_PAUSE=localhost/vigil/pause:1
 IMAGE_COREDNS=localhost/vigil/coredns:1
+IMAGE_TRAEFIK=localhost/vigil/traefik:1
 # Directories outside NODE_DIR that the kubelet, containerd or CNI create on
 # their own; `down` removes each one that did not exist before `up`.
 OUTSIDE_DIRS=(/var/log/pods /var/log/containers /var/lib/cni /run/containerd /run/netns /var/run/netns
@@ -301,14 +304,14 @@ network_up() {
 
 images_dir() { echo "$(dirname "$(node_bin)")/images"; }
 
-# The pause and CoreDNS images: one static binary each, FROM scratch, built
-# once per node build with buildah and kept as archives beside the binaries.
+# The pause, CoreDNS and Traefik images: one static binary each, FROM scratch,
+# built once per node build with buildah and kept as archives beside the binaries.
 node_images() {
   local dir bin; bin="$(node_bin)"; dir="$(images_dir)"
-  [[ -f "$dir/pause.tar" && -f "$dir/coredns.tar" ]] && return
   mkdir -p "$dir"
-  "$HERE/build-image.sh" scratch "$bin/pause" /pause "$IMAGE_PAUSE" 65535 "$dir/pause.tar"
-  "$HERE/build-image.sh" scratch "$bin/coredns" /coredns "$IMAGE_COREDNS" 65534 "$dir/coredns.tar"
+  [[ -f "$dir/pause.tar" ]] || "$HERE/build-image.sh" scratch "$bin/pause" /pause "$IMAGE_PAUSE" 65535 "$dir/pause.tar"
+  [[ -f "$dir/coredns.tar" ]] || "$HERE/build-image.sh" scratch "$bin/coredns" /coredns "$IMAGE_COREDNS" 65534 "$dir/coredns.tar"
+  [[ -f "$dir/traefik.tar" ]] || "$HERE/build-image.sh" scratch "$bin/traefik" /traefik "$IMAGE_TRAEFIK" 65532 "$dir/traefik.tar"
 }
 
 ctr_() { "$(node_bin)/ctr" --address "$NODE_DIR/containerd/containerd.sock" -n k8s.io "$@"; }
@@ -429,6 +432,89 @@ spec:
     - {name: dns, port: 53, targetPort: 53, protocol: UDP}
     - {name: dns-tcp, port: 53, targetPort: 53, protocol: TCP}
 ---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: traefik, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: vigil-node:traefik}
+rules:
+  # Traefik's Kubernetes Ingress provider: routes from Ingresses, backends from
+  # EndpointSlices, TLS from Secrets; it writes only the Ingress's status.
+  - apiGroups: [""]
+    resources: [services, secrets, nodes]
+    verbs: [get, list, watch]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [ingresses, ingressclasses]
+    verbs: [get, list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [ingresses/status]
+    verbs: [update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: vigil-node:traefik}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: vigil-node:traefik}
+subjects: [{kind: ServiceAccount, name: traefik, namespace: kube-system}]
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: traefik
+  annotations: {ingressclass.kubernetes.io/is-default-class: "true"}
+spec: {controller: traefik.io/ingress-controller}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: traefik, namespace: kube-system, labels: {app.kubernetes.io/name: traefik}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: traefik}}
+  template:
+    # The label k3s's Traefik has: the chart's default NetworkPolicy lets it reach the api.
+    metadata: {labels: {app.kubernetes.io/name: traefik}}
+    spec:
+      serviceAccountName: traefik
+      priorityClassName: system-cluster-critical
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        runAsGroup: 65532
+        seccompProfile: {type: RuntimeDefault}
+      containers:
+        - name: traefik
+          image: $IMAGE_TRAEFIK
+          imagePullPolicy: Never
+          args:
+            - --entryPoints.web.address=:8000
+            - --entryPoints.traefik.address=:9000
+            - --ping=true
+            - --providers.kubernetesIngress=true
+            # Nothing leaves the machine: no version check, no usage report.
+            - --global.checkNewVersion=false
+            - --global.sendAnonymousUsage=false
+            - --log.format=json
+          ports:
+            - {name: web, containerPort: 8000}
+            - {name: admin, containerPort: 9000}
+          readinessProbe: {httpGet: {path: /ping, port: 9000}, periodSeconds: 2}
+          livenessProbe: {httpGet: {path: /ping, port: 9000}, periodSeconds: 10}
+          resources: {requests: {cpu: 20m, memory: 64Mi}, limits: {memory: 256Mi}}
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: traefik, namespace: kube-system, labels: {app.kubernetes.io/name: traefik}}
+spec:
+  type: NodePort
+  selector: {app.kubernetes.io/name: traefik}
+  ports:
+    - {name: web, port: 80, targetPort: 8000, nodePort: $HOST_PORT}
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: vigil-node:kube-router}
@@ -521,6 +607,7 @@ up() {
   node_images
   ctr_ images import "$(images_dir)/pause.tar" >/dev/null
   ctr_ images import "$(images_dir)/coredns.tar" >/dev/null
+  ctr_ images import "$(images_dir)/traefik.tar" >/dev/null
 
   start kubelet "$NODE_BIN/kubelet" --config="$NODE_DIR/config/kubelet.yaml" \
     --kubeconfig="$NODE_DIR/config/kubelet.kubeconfig" --root-dir="$NODE_DIR/kubelet" --cert-dir="$NODE_DIR/kubelet-pki" \
@@ -537,11 +624,12 @@ up() {
   wait_for "the kube-system ServiceAccount" 60 "${k[@]}" get serviceaccount default -n kube-system
   addons
   wait_for CoreDNS 120 "${k[@]}" rollout status deployment/coredns -n kube-system --timeout=1s
+  wait_for Traefik 120 "${k[@]}" rollout status deployment/traefik -n kube-system --timeout=1s
   trap - EXIT
   for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router; do
     running "$name" || die "$name exited: $LOGS/$name.log"
   done
-  log "node $NODE_NAME Ready; CoreDNS Ready"
+  log "node $NODE_NAME Ready; CoreDNS and Traefik Ready (Ingresses of class traefik on http://localhost:$HOST_PORT)"
   print_usage
 }
 

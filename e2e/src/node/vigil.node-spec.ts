@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@vigil/testing';
-import { BASE_URL, NAMESPACE, RELEASE, connectFrom, helm, k, kubectl, make, nodeInPod, run, sql } from './cluster.js';
+import { BASE_URL, HOST_PORT, NAMESPACE, RELEASE, connectFrom, helm, k, kubectl, make, nodeInPod, run, sql } from './cluster.js';
 
 // Vigil as a platform team installs it, on the real node that `make test-node`
 // brought up (kubelet, containerd, kube-proxy, kube-router, CoreDNS): the
@@ -93,7 +93,24 @@ describe('Vigil on the local node', () => {
     expect(r.stdout).toMatch(/Phase:\s+Succeeded/);
   });
 
-  it('passes make smoke (10 steps, SMOKE_PODS=1) through the NodePort on localhost', async () => {
+  it('serves the status page on localhost through the ingress controller (Traefik), not a NodePort of its own', async () => {
+    const ingress = JSON.parse(await k(['get', 'ingress', '-n', NAMESPACE, '-o', 'json'])) as {
+      items: Array<{ spec: { ingressClassName?: string; rules?: Array<{ http?: { paths: Array<{ backend: { service?: { name: string } } }> } }> } }>;
+    };
+    expect(ingress.items.map((i) => i.spec.ingressClassName)).toEqual(['traefik']);
+    expect(ingress.items[0]!.spec.rules?.[0]?.http?.paths[0]?.backend.service?.name).toBe(`${RELEASE}-api`);
+    expect(await k(['get', 'service', `${RELEASE}-api`, '-n', NAMESPACE, '-o', 'jsonpath={.spec.type}'])).toBe('ClusterIP');
+    // The one Service on the host port is Traefik's.
+    const services = JSON.parse(await k(['get', 'services', '-A', '-o', 'json'])) as {
+      items: Array<{ metadata: { namespace: string; name: string }; spec: { ports?: Array<{ nodePort?: number }> } }>;
+    };
+    const onHostPort = services.items.filter((svc) => (svc.spec.ports ?? []).some((p) => String(p.nodePort) === HOST_PORT));
+    expect(onHostPort.map((svc) => `${svc.metadata.namespace}/${svc.metadata.name}`)).toEqual(['kube-system/traefik']);
+    const res = await fetch(`${BASE_URL}/api/v1/summary`, { signal: AbortSignal.timeout(5_000) });
+    expect(res.status).toBe(200);
+  });
+
+  it('passes make smoke (10 steps, SMOKE_PODS=1) through the ingress on localhost', async () => {
     const r = await make('smoke', { SMOKE_PODS: '1', SMOKE_STREAK: '20', SMOKE_TIMEOUT: '120' });
     if (r.code !== 0) throw new Error(failed('make smoke', r));
     expect(r.stdout).toContain('smoke: all 10 steps passed');
@@ -118,6 +135,7 @@ describe('Vigil on the local node', () => {
       ['prober -> kube-apiserver (Service)', connectFrom(NAMESPACE, prober, 'kubernetes.default.svc.cluster.local', 443), 'denied'],
       ['prober -> kube-apiserver (endpoint)', connectFrom(NAMESPACE, prober, '10.88.0.1', 6443), 'denied'],
       ['api -> web.demo:8080 (a target)', connectFrom(NAMESPACE, api, 'web.demo.svc.cluster.local', 8080), 'denied'],
+      ['web.demo (not the ingress controller) -> api', connectFrom('demo', 'deploy/web', `${RELEASE}-api.${NAMESPACE}.svc.cluster.local`, 80), 'denied'],
       ['watcher -> kube-apiserver', connectFrom(NAMESPACE, watcher, 'kubernetes.default.svc.cluster.local', 443), 'open'],
       ['api -> kube-apiserver', connectFrom(NAMESPACE, api, 'kubernetes.default.svc.cluster.local', 443), 'open'],
       ['watcher -> postgres', connectFrom(NAMESPACE, watcher, postgres, 5432), 'open'],
@@ -169,7 +187,7 @@ describe('Vigil on the local node', () => {
     expect(gaps.filter((g) => (g.first ? g.gap_ms < 5_000 || g.gap_ms >= 10_000 : g.gap_ms !== 5_000))).toEqual([]);
   });
 
-  it('rolls the api out behind the NodePort with no failed request streak', async () => {
+  it('rolls the api out behind the ingress with no failed request streak', async () => {
     const codes: number[] = [];
     let rolling = true;
     const poller = (async () => {
