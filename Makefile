@@ -75,7 +75,11 @@ test-node: deps control-plane ## Real-node suite (e2e/src/node): cluster-up, bui
 .PHONY: test
 test: deps control-plane ## Everything CI runs: lint, type-check, unit, integration, e2e and real-node suites, the Terraform static test
 	@rm -rf test-artifacts/jest
-	$(MAKE) --no-print-directory lint typecheck test-unit test-integration test-e2e test-node terraform-test
+	@tools/prebuild.sh start test-artifacts/prebuild
+	@trap 'tools/prebuild.sh stop test-artifacts/prebuild' EXIT; \
+	$(MAKE) --no-print-directory lint typecheck test-unit test-integration test-e2e; \
+	tools/prebuild.sh wait test-artifacts/prebuild; \
+	$(MAKE) --no-print-directory test-node terraform-test
 	@node tools/test-summary.js
 
 .PHONY: dev
