@@ -22,7 +22,7 @@ import pg from 'pg';
 import { CHANNELS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { UPTIME_CHECK } from '@vigil/k8s';
-import { ControlPlane, HttpTarget, PostgresServer, freePort, installChartBasics, startService, waitForReady, type ServiceProcess } from '@vigil/testing';
+import { ControlPlane, HttpTarget, freePort, installChartBasics, startControlPlaneAndPostgres, startService, waitForReady, type ServiceProcess } from '@vigil/testing';
 import { auditArgs, auditEvents, type AuditEvent } from '../lib/kube-audit.ts';
 import { distribution, log, machine, publish, repeat, runsFromArgs, spreadTable, table, type SpreadRow, runBenchmark } from '../lib/report.ts';
 
@@ -75,7 +75,7 @@ async function installChart(plane: ControlPlane): Promise<string> {
 
 async function startStack(logDir: string): Promise<Stack> {
   const audit = await auditArgs(logDir, [{ group: UPTIME_CHECK.group, resource: UPTIME_CHECK.plural }]);
-  const [plane, postgres] = await Promise.all([ControlPlane.start({ apiServerArgs: audit.args }), PostgresServer.start()]);
+  const { plane, postgres } = await startControlPlaneAndPostgres({ apiServerArgs: audit.args });
   const started: ServiceProcess[] = [];
   let pool: Pool | undefined;
   let target: HttpTarget | undefined;

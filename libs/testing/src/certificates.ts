@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,7 +63,10 @@ export class TestCertificateAuthority {
     if (altNames.length > 0) extensions.push(`subjectAltName=${altNames.join(',')}`);
     await writeFile(p('ext'), `${extensions.join('\n')}\n`);
     await openssl(['req', ...EC_KEY, '-keyout', p('key'), '-out', p('csr'), '-subj', request.subject]);
-    await openssl(['x509', '-req', '-in', p('csr'), '-CA', this.cert, '-CAkey', this.key, '-CAcreateserial', '-days', '2', '-out', p('crt'), '-extfile', p('ext')]);
+    // A random serial, not -CAcreateserial: that shares one serial file, and two
+    // certificates issued at once can read it half-written ("Unable to load number").
+    const serial = `0x${randomBytes(16).toString('hex')}`;
+    await openssl(['x509', '-req', '-in', p('csr'), '-CA', this.cert, '-CAkey', this.key, '-set_serial', serial, '-days', '2', '-out', p('crt'), '-extfile', p('ext')]);
     return { cert: p('crt'), key: p('key') };
   }
 }

@@ -1,5 +1,6 @@
 export * from './certificates.js';
 export * from './control-plane.js';
+export * from './control-plane-and-postgres.js';
 export * from './postgres.js';
 export * from './processes.js';
 export * from './services.js';

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { TestCertificateAuthority } from './certificates.js';
 import { installChartBasics } from './chart-basics.js';
 import { ControlPlane, WORKSPACE_ROOT } from './control-plane.js';
+import { startControlPlaneAndPostgres } from './control-plane-and-postgres.js';
 import { DnsStub } from './dns-stub.js';
 import { HttpTarget, UP } from './http-target.js';
 import { PostgresServer, type TestDatabase } from './postgres.js';
@@ -61,7 +62,7 @@ export class VigilStack {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-stack-'));
     const logDir = options.logDir ?? join(dir, 'logs');
     await mkdir(logDir, { recursive: true });
-    const [plane, postgres] = await Promise.all([ControlPlane.start({ controllerManager: true }), PostgresServer.start()]);
+    const { plane, postgres } = await startControlPlaneAndPostgres({ controllerManager: true });
     const db = await postgres.createDatabase('vigil');
     const dns = await DnsStub.start();
     const sitesCa = await TestCertificateAuthority.create(dir, 'sites-ca');

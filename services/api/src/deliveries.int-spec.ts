@@ -5,7 +5,7 @@ import { ApiextensionsV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernet
 import { webhookPayloadOf } from '@vigil/contracts';
 import { loadUptimeCheckCrd } from '@vigil/k8s';
 import { createPool, migrate, type Pool } from '@vigil/db';
-import { ControlPlane, PostgresServer, type TestDatabase } from '@vigil/testing';
+import { ControlPlane, PostgresServer, startControlPlaneAndPostgres, type TestDatabase } from '@vigil/testing';
 import { createTestApp } from './testing/app.js';
 import { insertCheck, insertDelivery, insertTransition } from './testing/seed.js';
 
@@ -79,7 +79,7 @@ async function setUpCluster(): Promise<string> {
 }
 
 beforeAll(async () => {
-  [plane, server] = await Promise.all([ControlPlane.start(), PostgresServer.start()]);
+  ({ plane, postgres: server } = await startControlPlaneAndPostgres());
   db = await server.createDatabase();
   pool = createPool({ connectionString: db.url, applicationName: 'api-test', max: 4 });
   await migrate(pool);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { RbacAuthorizationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { createPool, migrate, type Pool } from '@vigil/db';
-import { ControlPlane, PostgresServer, WORKSPACE_ROOT, freePort, launchChromium, startService, waitForReady, type ServiceProcess, type TestDatabase } from '@vigil/testing';
+import { ControlPlane, PostgresServer, WORKSPACE_ROOT, freePort, startControlPlaneAndPostgres, launchChromium, startService, waitForReady, type ServiceProcess, type TestDatabase } from '@vigil/testing';
 import { startOfUtcDay, startOfUtcHour } from './checks/uptime.js';
 import { insertCheck, insertDelivery, insertRollups, insertTransition, setCheckState, type RollupSeed } from './testing/seed.js';
 
@@ -45,7 +45,7 @@ function history(uid: string, badDays: Record<number, number>, latencyMs: number
 
 beforeAll(async () => {
   browser = await launchChromium();
-  [server, plane] = await Promise.all([PostgresServer.start(), ControlPlane.start()]);
+  ({ postgres: server, plane } = await startControlPlaneAndPostgres());
   db = await server.createDatabase();
   pool = createPool({ connectionString: db.url, applicationName: 'api-test', max: 2 });
   await migrate(pool);

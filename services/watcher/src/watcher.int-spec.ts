@@ -14,7 +14,7 @@ import {
 import { CHANNELS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, loadUptimeCheckCrd, type UptimeCheck, type UptimeCheckSpec } from '@vigil/k8s';
-import { ControlPlane, PostgresServer, freePort, startService, waitFor, waitForReady, type ServiceProcess } from '@vigil/testing';
+import { ControlPlane, PostgresServer, freePort, startControlPlaneAndPostgres, startService, waitFor, waitForReady, type ServiceProcess } from '@vigil/testing';
 
 // Every scenario runs the built service (dist/main.js) as a process, with the
 // ServiceAccount token and RBAC rules the Helm chart gives it, against a real
@@ -186,7 +186,7 @@ async function serviceAccountKubeconfig(name: string, clusterRules: V1PolicyRule
 }
 
 beforeAll(async () => {
-  [plane, postgres] = await Promise.all([ControlPlane.start({ controllerManager: true }), PostgresServer.start()]);
+  ({ plane, postgres } = await startControlPlaneAndPostgres({ controllerManager: true }));
   const kc = plane.kubeConfig();
   await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: await loadUptimeCheckCrd() });
   objects = kc.makeApiClient(CustomObjectsApi);
