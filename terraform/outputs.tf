@@ -94,7 +94,7 @@ output "rds_password_secret_arn" {
 }
 
 output "helm_values" {
-  description = "Chart values that depend on this stack, layered over values-eks.yaml (and values-eks-rds.yaml with enable_rds) by make eks-deploy: the ALB's certificate and tags, the VPC range for the NetworkPolicies, the StorageClass."
+  description = "Chart values that depend on this stack, layered over values-eks.yaml (and values-eks-rds.yaml with enable_rds) by make eks-deploy: the ALB's certificate and tags, the VPC range for the NetworkPolicies and the api's trusted proxies, the StorageClass."
   # Keys whose value is null are left out (a null would delete the chart's default).
   value = yamlencode({ for k, v in {
     ingress = {
@@ -106,6 +106,10 @@ output "helm_values" {
     # With target-type ip the ALB connects from its own network interfaces in
     # the VPC; the `kubernetes` Service's endpoints are EKS-managed interfaces
     # there too, replaced on control-plane upgrades: so the VPC range.
+    # The ALB is the only proxy in front of the api, and it connects from the
+    # VPC: the api takes the client address for its delivery-log failure
+    # limit from the X-Forwarded-For the ALB appends, and from nothing else.
+    api = { trustedProxies = [aws_vpc.this.cidr_block] }
     networkPolicy = { for k, v in {
       ingressFrom      = [{ ipBlock = { cidr = aws_vpc.this.cidr_block } }]
       kubeApiServer    = { cidrs = [aws_vpc.this.cidr_block], ports = [443] }

@@ -187,7 +187,7 @@ async function scenario(databaseUrl: string, run: number, cpuProfDir: string | u
     const api = await startService(
       'api',
       { DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn', ...mode.env, ...(profiling ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` } : {}) },
-      { opsPort: port, instance: `api-${mode.key}-${run}` },
+      { opsPort: await freePort(), instance: `api-${mode.key}-${run}` },
     );
     try {
       await waitForReady(api);

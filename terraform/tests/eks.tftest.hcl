@@ -236,6 +236,11 @@ run "the_alb_serves_the_certificate_and_is_tagged" {
     condition     = yamldecode(output.helm_values).networkPolicy.ingressFrom == [{ ipBlock = { cidr = "10.0.0.0/16" } }] && yamldecode(output.helm_values).networkPolicy.kubeApiServer.cidrs == ["10.0.0.0/16"]
     error_message = "helm_values must open the NetworkPolicies to the VPC range (ALB targets, EKS API endpoints)."
   }
+
+  assert {
+    condition     = yamldecode(output.helm_values).api.trustedProxies == ["10.0.0.0/16"]
+    error_message = "helm_values must make the VPC range (the ALB) the api's only trusted proxy, so the delivery-log failure limit counts real clients."
+  }
 }
 
 run "a_certificate_that_is_not_an_acm_arn_is_refused" {

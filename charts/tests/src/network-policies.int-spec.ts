@@ -61,10 +61,11 @@ const allowed: Row[] = [
   ['api', 'kubeDns', 53, 'TCP'],
   ['postgres', 'kubeDns', 53, 'UDP'],
   ['helmTest', 'kubeDns', 53, 'UDP'],
-  // the ingress controller (and the helm test pod, and the listed scraper) to the api
+  // the ingress controller and the helm test pod to the api's public port
   ['traefik', 'api', 8080, 'TCP'],
   ['helmTest', 'api', 8080, 'TCP'],
-  ['prometheus', 'api', 8080, 'TCP'],
+  // the listed scraper to every ops port (/metrics), the api's included
+  ['prometheus', 'api', 9090, 'TCP'],
   ['prometheus', 'watcher', 9090, 'TCP'],
   ['prometheus', 'prober', 9090, 'TCP'],
   ['prometheus', 'alerter', 9090, 'TCP'],
@@ -113,7 +114,11 @@ const denied: Row[] = [
   ['api', 'awsMetadataV4', 80, 'TCP'],
   ['postgres', 'internetV4', 443, 'TCP'],
   ['helmTest', 'internetV4', 443, 'TCP'],
-  // the api is reached only by the ingress controller, the test pod and the scraper, only on 8080
+  // the api's public port is reached only by the ingress controller and the
+  // test pod; its ops port (metrics, readiness detail) only by the scraper
+  ['prometheus', 'api', 8080, 'TCP'],
+  ['helmTest', 'api', 9090, 'TCP'],
+  ['intruder', 'api', 9090, 'TCP'],
   ['metricsServer', 'api', 8080, 'TCP'],
   ['otherApp', 'api', 8080, 'TCP'],
   ['intruder', 'api', 8080, 'TCP'],

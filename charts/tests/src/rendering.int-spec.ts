@@ -1,7 +1,7 @@
 // The chart as rendered by the built helm: lint, every values set renders, the
 // schema refuses mistakes, and every pod is locked down whatever the values.
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import type { KubernetesObject, V1Container, V1Deployment, V1Ingress, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Container, V1Deployment, V1Ingress, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import {
   CHART_DIR,
   CLOUDNATIVEPG_VALUES,
@@ -141,15 +141,16 @@ describe.each(valueSets)('every pod rendered with $name', ({ options }) => {
     expect(ofKind(objects, 'ServiceAccount').map((sa) => sa.metadata?.name).sort()).toEqual(expected.sort());
   });
 
-  it('probes /healthz and /readyz on the health port and lets the api drain before it stops', () => {
+  it('probes /healthz and /readyz on the ops port and lets the api drain before it stops', () => {
     for (const deployment of ofKind<V1Deployment>(objects, 'Deployment')) {
       const container = deployment.spec!.template.spec!.containers[0]!;
-      const port = componentOf(deployment) === 'api' ? 'http' : 'ops';
-      expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port });
-      expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port });
-      expect(container.ports?.map((p) => p.containerPort)).toEqual([port === 'http' ? 8080 : 9090]);
-      // The port the container serves on is the one its service reads: OPS_PORT, or the api's PORT.
-      expect(port === 'ops' ? env(container, 'OPS_PORT') : env(container, 'PORT')).toBe(port === 'ops' ? '9090' : '8080');
+      const api = componentOf(deployment) === 'api';
+      expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'ops' });
+      expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'ops' });
+      expect(container.ports?.map((p) => [p.name, p.containerPort])).toEqual(api ? [['http', 8080], ['ops', 9090]] : [['ops', 9090]]);
+      // The ports the container serves on are the ones its service reads: OPS_PORT, and the api's PORT.
+      expect(env(container, 'OPS_PORT')).toBe('9090');
+      if (api) expect(env(container, 'PORT')).toBe('8080');
     }
     const api = ofKind<V1Deployment>(objects, 'Deployment').find((d) => componentOf(d) === 'api')!.spec!.template.spec!;
     const sleep = api.containers[0]!.lifecycle!.preStop!.sleep!.seconds;
@@ -206,6 +207,22 @@ describe('values that change what is rendered', () => {
     expect(env(proberContainer(await renderChart({})), 'NODE_OPTIONS')).toBe('--max-semi-space-size=4 --max-old-space-size=128');
     expect(env(proberContainer(await renderChart({ set: ['prober.nodeOptions=--max-old-space-size=256'] })), 'NODE_OPTIONS')).toBe('--max-old-space-size=256');
     expect(proberContainer(await renderChart({ set: ['prober.nodeOptions='] })).env!.map((e) => e.name)).not.toContain('NODE_OPTIONS');
+  });
+
+  it('routes only the api’s public port through the Ingress; metrics are scraped from the ops port', async () => {
+    const objects = await renderChart({ set: ['serviceMonitor.enabled=true'] });
+    const [ingress] = ofKind<V1Ingress>(objects, 'Ingress');
+    const backends = ingress!.spec!.rules!.flatMap((r) => r.http!.paths.map((p) => p.backend.service));
+    expect(backends).toEqual([{ name: 'vigil-api', port: { name: 'http' } }]);
+    const service = ofKind<V1Service>(objects, 'Service').find((s) => s.metadata?.name === 'vigil-api')!;
+    expect(service.spec!.ports!.map((p) => [p.name, p.port, p.targetPort])).toEqual([
+      ['http', 80, 'http'],
+      ['ops', 9090, 'ops'],
+    ]);
+    const monitors = ofKind<KubernetesObject & { spec: { endpoints: Array<{ port: string; path: string }> } }>(objects, 'ServiceMonitor');
+    expect(monitors.map((m) => [m.metadata?.name, m.spec.endpoints])).toEqual(
+      SERVICES.map((s) => [`vigil-${s}`, [expect.objectContaining({ port: 'ops', path: '/metrics' })]]),
+    );
   });
 
   it('routes the EKS ingress through the ALB with IP targets', async () => {

@@ -147,7 +147,7 @@ sslrootcert=/etc/vigil/db-ca/ca.pem; both empty without it.
 {{ include "vigil.databaseEnv" . }}
 {{- end -}}
 
-{{/* The ops port and pod identity of the services with a separate ops port (all but the api, which serves everything on PORT). */}}
+{{/* The ops port and pod identity of the workers (the api sets its OPS_PORT itself and needs no POD_NAME). */}}
 {{- define "vigil.workerEnv" -}}
 - name: OPS_PORT
   value: "9090"

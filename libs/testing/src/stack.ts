@@ -127,8 +127,7 @@ export class VigilStack {
       port = index === 0 && this.options.apiPort ? this.options.apiPort : await freePort();
       env.PORT = String(port);
     }
-    // The api serves its health endpoints on its one port.
-    const service = await startService(kind, env, { opsPort: port ?? opsPort, logDir: this.logDir, instance, port });
+    const service = await startService(kind, env, { opsPort, logDir: this.logDir, instance, port });
     this.services.set(instance, service);
     return service;
   }

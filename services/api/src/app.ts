@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import type { CoreResources } from './common/core.module.js';
+import { API_CONFIG, type ApiConfig } from './config/api-config.js';
 import { NestPinoLogger } from './common/nest-logger.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
 
@@ -15,6 +16,11 @@ export function configureApp(app: INestApplication): void {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
   express.set('query parser', 'simple');
+  // req.ip, the client the delivery-log rate limit counts: the connecting
+  // address, or with TRUSTED_PROXIES the last address in X-Forwarded-For that
+  // is not one of them (a client cannot spoof it past a proxy that appends).
+  const { TRUSTED_PROXIES } = app.get<ApiConfig>(API_CONFIG);
+  express.set('trust proxy', TRUSTED_PROXIES.length > 0 ? TRUSTED_PROXIES : false);
   app.use(app.get(HttpMetrics).middleware());
   app.useGlobalPipes(
     new ValidationPipe({

@@ -7,6 +7,7 @@ import { createPool, migrate, type Pool } from '@vigil/db';
 import { ControlPlane, PostgresServer, WORKSPACE_ROOT, freePort, startControlPlaneAndPostgres, launchChromium, startService, waitForReady, type ServiceProcess, type TestDatabase } from '@vigil/testing';
 import { startOfUtcDay, startOfUtcHour } from './checks/uptime.js';
 import { insertCheck, insertDelivery, insertRollups, insertTransition, setCheckState, type RollupSeed } from './testing/seed.js';
+import { audienceToken } from './testing/tokens.js';
 
 // The status page as it ships (the built service, its copied assets) in real
 // headless Chromium. Screenshots go to test-artifacts/status-page/.
@@ -95,12 +96,12 @@ beforeAll(async () => {
       subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: 'default' }],
     },
   });
-  viewerToken = await plane.tokenFor('default', 'viewer');
+  viewerToken = await audienceToken(plane, 'default', 'viewer');
   const apiKubeconfig = await plane.writeTokenKubeconfig(await plane.tokenFor('default', 'vigil-api'), 'vigil-api');
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  api = await startService('api', { DATABASE_URL: db.url, PORT: String(port), STATUS_PAGE_REFRESH: `${REFRESH_MS}ms`, LOG_LEVEL: 'warn', KUBECONFIG: apiKubeconfig }, { opsPort: port });
+  api = await startService('api', { DATABASE_URL: db.url, PORT: String(port), STATUS_PAGE_REFRESH: `${REFRESH_MS}ms`, LOG_LEVEL: 'warn', KUBECONFIG: apiKubeconfig }, { opsPort: await freePort() });
   await waitForReady(api);
   await mkdir(ARTIFACTS, { recursive: true });
 });

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Headers, NotFoundException, Param, Query, UseFilters } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Ip, NotFoundException, Param, Query, UseFilters } from '@nestjs/common';
 import { isDeliveryId } from '../common/path-params.js';
 import {
   ApiBearerAuth,
@@ -8,20 +8,23 @@ import {
   ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { BearerChallengeFilter } from '../common/bearer-challenge.filter.js';
 import { NO_STORE } from '../common/cache-control.js';
+import { RetryAfterFilter } from '../common/retry-after.filter.js';
 import { DeliveryDetailDto, DeliveryDto, DeliveryListQuery, DeliveryPageDto } from './deliveries.dto.js';
 import { DeliveriesRepository, type DeliveryRow } from './deliveries.repository.js';
 import { KubeAuthService } from './kube-auth.service.js';
 
 @ApiTags('deliveries')
 @ApiBearerAuth('kubernetes')
-@ApiUnauthorizedResponse({ description: 'no bearer token, or the API server did not accept it' })
+@ApiUnauthorizedResponse({ description: 'no bearer token, or the API server did not accept it for the audience (default vigil)' })
 @ApiForbiddenResponse({ description: 'the caller may not get uptimechecks in that namespace' })
 @ApiServiceUnavailableResponse({ description: 'the Kubernetes API server could not be asked' })
-@UseFilters(BearerChallengeFilter)
+@ApiTooManyRequestsResponse({ description: 'too many refused tokens from this client lately; see Retry-After' })
+@UseFilters(BearerChallengeFilter, RetryAfterFilter)
 @Controller('api/v1/deliveries')
 export class DeliveriesController {
   constructor(
@@ -33,8 +36,8 @@ export class DeliveriesController {
   @Header('Cache-Control', NO_STORE)
   @ApiOperation({ summary: 'Webhook deliveries of the checks in a namespace, newest first' })
   @ApiOkResponse({ type: DeliveryPageDto })
-  async list(@Headers('authorization') authorization: string | undefined, @Query() query: DeliveryListQuery): Promise<DeliveryPageDto> {
-    const user = await this.auth.authenticate(authorization);
+  async list(@Headers('authorization') authorization: string | undefined, @Ip() client: string, @Query() query: DeliveryListQuery): Promise<DeliveryPageDto> {
+    const user = await this.auth.authenticate(authorization, client);
     await this.auth.authorize(user, query.namespace, query.check);
     const filters = { namespace: query.namespace, check: query.check, status: query.status };
     const [rows, total] = await Promise.all([this.deliveries.list(filters, query.limit, query.offset), this.deliveries.count(filters)]);
@@ -46,9 +49,9 @@ export class DeliveriesController {
   @ApiOperation({ summary: 'One webhook delivery with its payload and every attempt' })
   @ApiOkResponse({ type: DeliveryDetailDto })
   @ApiNotFoundResponse({ description: 'no such delivery' })
-  async detail(@Headers('authorization') authorization: string | undefined, @Param('id') id: string): Promise<DeliveryDetailDto> {
+  async detail(@Headers('authorization') authorization: string | undefined, @Ip() client: string, @Param('id') id: string): Promise<DeliveryDetailDto> {
     // Authenticate before looking anything up, so strangers learn nothing, not even whether an id exists.
-    const user = await this.auth.authenticate(authorization);
+    const user = await this.auth.authenticate(authorization, client);
     // An id no delivery can have (a NUL byte would reach Postgres as an error) is simply unknown.
     const row = isDeliveryId(id) ? await this.deliveries.find(id) : null;
     if (!row) throw new NotFoundException(`no delivery ${id}`);

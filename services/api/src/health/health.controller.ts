@@ -1,30 +1,32 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import type { Response } from 'express';
 import { NO_STORE } from '../common/cache-control.js';
-import { PostgresHealthIndicator } from './postgres.health.js';
+import { Readiness } from './readiness.js';
 
+/**
+ * The public port's health endpoints, for load balancers that can only probe
+ * the traffic port (the ALB's health check): yes or no, never why. The reason
+ * (Postgres error text) is on the ops port's /readyz, which the kubelet probes.
+ */
 @ApiExcludeController()
 @Controller()
 export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly postgres: PostgresHealthIndicator,
-  ) {}
+  constructor(private readonly readiness: Readiness) {}
 
   /** Liveness: the process serves HTTP. A Postgres outage must not restart it, so nothing else is checked. */
   @Get('healthz')
   @Header('Cache-Control', NO_STORE)
-  @HealthCheck()
   live() {
-    return this.health.check([]);
+    return { status: 'ok' };
   }
 
-  /** Readiness: Postgres reachable and migrated to what this code expects (503 with the reason otherwise). */
+  /** Readiness: 200 or 503, without the detail. */
   @Get('readyz')
   @Header('Cache-Control', NO_STORE)
-  @HealthCheck()
-  ready() {
-    return this.health.check([() => this.postgres.isReady('postgres')]);
+  async ready(@Res({ passthrough: true }) res: Response) {
+    const { ok } = await this.readiness.check();
+    if (!ok) res.status(503);
+    return { status: ok ? 'ok' : 'unavailable' };
   }
 }

@@ -1,11 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { HttpMetrics } from './http-metrics.js';
-import { MetricsController } from './metrics.controller.js';
 
-/** Prometheus /metrics on the api's own port, and the request metrics middleware. */
+/** The request metrics middleware; /metrics itself is on the ops port (main.ts), not the public one. */
 @Global()
 @Module({
-  controllers: [MetricsController],
   providers: [HttpMetrics],
   exports: [HttpMetrics],
 })
