@@ -40,8 +40,10 @@ export async function claimDueChecks(
     );
     const clockOffsetMs = clock[0]!.db_clock.getTime() - (askedAt + Date.now()) / 2;
     const { horizon } = clock[0]!;
+    // Both halves materialized: each LIMIT with SKIP LOCKED must lock its rows
+    // once, not again for every row the UPDATE joins against.
     const { rows } = await client.query<ClaimRow>(
-      `WITH others AS (
+      `WITH others AS MATERIALIZED (
          SELECT uid FROM vigil.checks
          WHERE NOT paused
            AND next_due_at <= $2
@@ -50,7 +52,7 @@ export async function claimDueChecks(
          ORDER BY next_due_at
          LIMIT $3
          FOR UPDATE SKIP LOCKED
-       ), limited AS (
+       ), limited AS MATERIALIZED (
          SELECT picked.uid
          FROM unnest($6::text[], $7::int[]) AS r(namespace, room)
          CROSS JOIN LATERAL (
