@@ -15,4 +15,11 @@ describe('proberEnv', () => {
       'DNS_SERVERS="dns.example" is invalid: not a DNS server address: dns.example',
     ]);
   });
+
+  it('refuses a minimum namespace share above the concurrency, and a timeout cap above 60s', () => {
+    expect(problems({ DATABASE_URL: 'postgres://vigil@db/vigil', PROBE_CONCURRENCY: '8', PROBE_NAMESPACE_MIN_SHARE: '16', PROBE_TIMEOUT_MAX: '2m' })).toEqual([
+      'PROBE_TIMEOUT_MAX="2m" is invalid: must be at most 1m',
+      'PROBE_NAMESPACE_MIN_SHARE (16) must be at most PROBE_CONCURRENCY (8)',
+    ]);
+  });
 });

@@ -46,6 +46,9 @@ void runService({
       pool,
       prober: config.POD_NAME,
       concurrency: config.PROBE_CONCURRENCY,
+      minNamespaceShare: config.PROBE_NAMESPACE_MIN_SHARE,
+      maxTimeoutMs: config.PROBE_TIMEOUT_MAX,
+      stopGraceMs: config.PROBE_SHUTDOWN_GRACE,
       leaseMs: config.CLAIM_LEASE,
       lookaheadMs: CLAIM_LOOKAHEAD_MS,
       claimIntervalMs: CLAIM_INTERVAL_MS,
@@ -67,7 +70,7 @@ void runService({
       onCatchUp: () => scheduler.checksChanged(),
     });
 
-    logger.info({ identity: config.POD_NAME, concurrency: config.PROBE_CONCURRENCY, ssrf: policy.describe() }, 'starting');
+    logger.info({ identity: config.POD_NAME, concurrency: config.PROBE_CONCURRENCY, minNamespaceShare: config.PROBE_NAMESPACE_MIN_SHARE, maxTimeoutMs: config.PROBE_TIMEOUT_MAX, ssrf: policy.describe() }, 'starting');
     maintenance.start();
     results.start();
     scheduler.start();

@@ -23,8 +23,19 @@ export function createProberMetrics(registry: Registry) {
       registers: [registry],
     }),
     inFlight: new Gauge({ name: 'vigil_prober_probes_in_flight', help: 'Probes running now', registers: [registry] }),
-    queued: new Gauge({ name: 'vigil_prober_probes_queued', help: 'Due probes waiting for a concurrency slot (PROBE_CONCURRENCY)', registers: [registry] }),
+    queued: new Gauge({ name: 'vigil_prober_probes_queued', help: 'Due probes waiting for room in their namespace’s share or for a concurrency slot (PROBE_CONCURRENCY)', registers: [registry] }),
     scheduled: new Gauge({ name: 'vigil_prober_checks_scheduled', help: 'Claimed slots waiting for their due time', registers: [registry] }),
+    // Fair share. No per-namespace labels: tenants create namespaces, so a
+    // namespace label would let them grow the series without bound.
+    namespacesActive: new Gauge({ name: 'vigil_prober_namespaces_active', help: 'Namespaces running a probe in this replica or refused a slot in the last 5 s', registers: [registry] }),
+    namespacesAtShare: new Gauge({ name: 'vigil_prober_namespaces_at_share', help: 'Namespaces whose in-flight probes fill their share of PROBE_CONCURRENCY in this replica', registers: [registry] }),
+    namespaceShare: new Gauge({ name: 'vigil_prober_namespace_share', help: 'In-flight probes one namespace may have in this replica now', registers: [registry] }),
+    shareDeferrals: new Counter({
+      name: 'vigil_prober_share_deferrals_total',
+      help: 'Claimed slots given back at their due time because their namespace had no room in its share',
+      registers: [registry],
+    }),
+    aborted: new Counter({ name: 'vigil_prober_probes_aborted_total', help: 'Probes aborted at shutdown (not recorded; their claims released)', registers: [registry] }),
     claimed: new Counter({ name: 'vigil_prober_claimed_total', help: 'Check slots claimed from Postgres', registers: [registry] }),
     claimErrors: new Counter({ name: 'vigil_prober_claim_errors_total', help: 'Claim queries that failed', registers: [registry] }),
     resultsBuffered: new Gauge({ name: 'vigil_prober_results_buffered', help: 'Probe results waiting to be written', registers: [registry] }),

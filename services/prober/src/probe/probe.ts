@@ -76,10 +76,11 @@ interface HopTimes {
  * the SSRF guard, redirects followed by hand up to a limit, all under one
  * deadline. Never throws: every failure becomes a reason.
  */
-export async function probe(request: ProbeRequest, options: ProbeOptions): Promise<ProbeOutcome> {
+export async function probe(request: ProbeRequest, options: ProbeOptions, abort?: AbortSignal): Promise<ProbeOutcome> {
   const started = performance.now();
   const deadline = started + request.timeoutMs;
-  const signal = AbortSignal.timeout(request.timeoutMs);
+  // `abort` (shutdown) ends the probe early too; the caller discards that outcome.
+  const signal = abort ? AbortSignal.any([AbortSignal.timeout(request.timeoutMs), abort]) : AbortSignal.timeout(request.timeoutMs);
   const remaining = () => Math.max(1, Math.round(deadline - performance.now()));
   const ranges = parseStatusRanges(request.expectStatusCodes);
   let url: URL;

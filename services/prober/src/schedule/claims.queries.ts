@@ -1,6 +1,7 @@
 import type { ChecksRow, ProbeSpecColumn } from '@vigil/contracts';
 import { withTransaction, type Pool } from '@vigil/db';
 import type { ClaimedCheck } from '../types.js';
+import type { ClaimRooms } from './shares.js';
 
 type ClaimRow = Pick<ChecksRow, ProbeSpecColumn | 'next_due_at' | 'state' | 'consecutive_failures' | 'consecutive_successes'>;
 
@@ -13,11 +14,18 @@ type ClaimRow = Pick<ChecksRow, ProbeSpecColumn | 'next_due_at' | 'state' | 'con
  * claim in one period, by any replica, reaches the same horizon. The lease
  * lasts until the slot's due time plus the check's timeout plus `leaseMs`:
  * long enough to probe and write the result, short enough that a dead
- * replica's slots are taken over soon. Returns the database clock and the horizon.
+ * replica's slots are taken over soon. The timeout counted is the row's,
+ * clamped to `maxTimeoutMs` as the probe is.
+ *
+ * Fair share: the namespaces in `rooms` are claimed at most `room` slots each
+ * (their earliest due), the others up to `limit` together; so a replica whose
+ * share of a namespace is full leaves that namespace's due slots to replicas
+ * with room, and they do not crowd the other namespaces out of `limit`.
+ * Returns the database clock and the horizon.
  */
 export async function claimDueChecks(
   pool: Pool,
-  params: { prober: string; periodMs: number; lookaheadMs: number; limit: number; leaseMs: number },
+  params: { prober: string; periodMs: number; lookaheadMs: number; limit: number; leaseMs: number; maxTimeoutMs: number; rooms: ClaimRooms },
 ): Promise<{ checks: ClaimedCheck[]; clockOffsetMs: number; horizon: number }> {
   const claimed = await withTransaction(pool, async (client) => {
     // Never wait on a lock in the claim path: a stuck claim delays every probe.
@@ -32,25 +40,43 @@ export async function claimDueChecks(
     );
     const clockOffsetMs = clock[0]!.db_clock.getTime() - (askedAt + Date.now()) / 2;
     const { horizon } = clock[0]!;
+    // Both halves materialized: each LIMIT with SKIP LOCKED must lock its rows
+    // once, not again for every row the UPDATE joins against.
     const { rows } = await client.query<ClaimRow>(
-      `WITH due AS (
+      `WITH others AS MATERIALIZED (
          SELECT uid FROM vigil.checks
          WHERE NOT paused
            AND next_due_at <= $2
            AND (lease_expires_at IS NULL OR lease_expires_at < now())
+           AND namespace <> ALL($6::text[])
          ORDER BY next_due_at
          LIMIT $3
          FOR UPDATE SKIP LOCKED
+       ), limited AS MATERIALIZED (
+         SELECT picked.uid
+         FROM unnest($6::text[], $7::int[]) AS r(namespace, room)
+         CROSS JOIN LATERAL (
+           SELECT uid FROM vigil.checks
+           WHERE namespace = r.namespace
+             AND NOT paused
+             AND next_due_at <= $2
+             AND (lease_expires_at IS NULL OR lease_expires_at < now())
+           ORDER BY next_due_at
+           LIMIT r.room
+           FOR UPDATE SKIP LOCKED
+         ) AS picked
+       ), due AS (
+         SELECT uid FROM others UNION ALL SELECT uid FROM limited
        )
        UPDATE vigil.checks c
        SET lease_owner = $1,
-           lease_expires_at = greatest(c.next_due_at, now()) + (c.timeout_ms + $4::int) * interval '1 millisecond'
+           lease_expires_at = greatest(c.next_due_at, now()) + (least(c.timeout_ms, $5::int) + $4::int) * interval '1 millisecond'
        FROM due
        WHERE c.uid = due.uid
        RETURNING c.uid, c.namespace, c.name, c.generation, c.labels, c.url, c.method, c.headers, c.interval_ms, c.timeout_ms,
                  c.expect_status_codes, c.expect_body_contains, c.failure_threshold, c.success_threshold, c.next_due_at,
                  c.state, c.consecutive_failures, c.consecutive_successes`,
-      [params.prober, horizon, params.limit, params.leaseMs],
+      [params.prober, horizon, params.limit, params.leaseMs, params.maxTimeoutMs, params.rooms.namespaces, params.rooms.rooms],
     );
     return {
       clockOffsetMs,

@@ -8,12 +8,19 @@ import type { TransitionWriter } from '../transitions/transition-writer.js';
 import type { CheckSpec, ClaimedCheck } from '../types.js';
 import { claimDueChecks, currentGenerations, releaseLeases, settlePausedChecks } from './claims.queries.js';
 import { Semaphore } from './semaphore.js';
+import { NamespaceShares } from './shares.js';
 import { nextSlot } from './slots.js';
 
 export interface SchedulerOptions {
   pool: Pool;
   prober: string;
   concurrency: number;
+  /** The smallest per-namespace share of `concurrency` (see NamespaceShares). */
+  minNamespaceShare: number;
+  /** A check's timeout is clamped to this, whatever its row says. */
+  maxTimeoutMs: number;
+  /** On stop, running probes get this long to finish; the rest are aborted, not recorded, and their claims released. */
+  stopGraceMs: number;
   /** Added to each check's due time and timeout to form its lease. */
   leaseMs: number;
   /** Slots due up to this long after the start of the current claim period are claimed and timed locally. */
@@ -30,6 +37,9 @@ export interface SchedulerOptions {
   metrics: ProberMetrics;
   logger: Logger;
 }
+
+/** A namespace refused a slot counts as active this long: the others' shares stay shrunk while it waits for room. */
+const SHARE_WANTING_MS = 5_000;
 
 interface ScheduledSlot {
   check: ClaimedCheck;
@@ -56,6 +66,12 @@ export class Scheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly held = new Map<string, HeldCheck>();
   private readonly semaphore: Semaphore;
+  private readonly shares: NamespaceShares;
+  /** Aborts every running probe at shutdown (after the grace). */
+  private readonly abort = new AbortController();
+  /** Claimed slots given back because their namespace's share was full, released together. */
+  private readonly deferred = new Set<string>();
+  private releasingDeferred = false;
   /** Database clock minus local clock, measured at each claim: due times are database times. */
   private clockOffsetMs = 0;
   private available = true;
@@ -70,6 +86,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.semaphore = new Semaphore(options.concurrency);
+    this.shares = new NamespaceShares({ concurrency: options.concurrency, minShare: options.minNamespaceShare, wantingMs: SHARE_WANTING_MS });
   }
 
   /** Whether the last claim reached Postgres. */
@@ -109,7 +126,13 @@ export class Scheduler {
     this.wake();
   }
 
-  /** Stops claiming, gives back slots not yet started and waits for running probes. */
+  /**
+   * Stops claiming and gives back slots not yet started; running probes get
+   * `stopGraceMs` to finish, then the rest are aborted: an aborted probe
+   * records nothing (it says nothing about the target) and its claim is
+   * released at once, so another replica probes that slot without waiting for
+   * the lease to expire.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeUp?.();
@@ -119,7 +142,18 @@ export class Scheduler {
     this.scheduled.clear();
     const claimed = unstarted.filter((s) => !s.local).map((s) => s.check.spec.uid);
     if (claimed.length > 0) await releaseLeases(this.options.pool, this.options.prober, claimed).catch(() => undefined);
-    await Promise.all(this.running.values());
+    // Slots waiting for room in their namespace's share are given back now.
+    this.shares.refuseWaiting();
+    const running = Promise.all(this.running.values());
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'abort'>((resolve) => (graceTimer = setTimeout(() => resolve('abort'), this.options.stopGraceMs)));
+    if ((await Promise.race([running, graceOver])) === 'abort') {
+      this.options.logger.info({ probes: this.running.size }, 'aborting running probes');
+      this.abort.abort();
+    }
+    clearTimeout(graceTimer);
+    await running;
+    await this.releaseDeferred();
     this.updateGauges();
   }
 
@@ -159,6 +193,8 @@ export class Scheduler {
           lookaheadMs: this.options.lookaheadMs,
           limit,
           leaseMs: this.options.leaseMs,
+          maxTimeoutMs: this.options.maxTimeoutMs,
+          rooms: this.shares.claimRooms(this.scheduledPerNamespace()),
         });
         this.clockOffsetMs = claimed.clockOffsetMs;
         this.lastHorizon = claimed.horizon;
@@ -178,6 +214,7 @@ export class Scheduler {
     this.options.metrics.postgresAvailable.set(this.available ? 1 : 0);
     if (!this.available) this.scheduleHeld();
     this.updateGauges();
+    this.updateShareGauges();
   }
 
   private now(): number {
@@ -208,6 +245,15 @@ export class Scheduler {
     const { spec, counters, dueAt } = slot.check;
     const { metrics } = this.options;
     metrics.queued.inc();
+    // A slot of its namespace's share first, waiting at most one claim period:
+    // fast probes free theirs in milliseconds; a share held by slow probes
+    // means the slot is given back rather than held here under a lease.
+    const shared = !this.stopping && (await this.shares.acquire(spec.namespace, this.options.claimIntervalMs));
+    if (!shared && !this.stopping) {
+      metrics.queued.dec();
+      this.defer(slot);
+      return;
+    }
     await this.semaphore.acquire();
     metrics.queued.dec();
     try {
@@ -223,12 +269,20 @@ export class Scheduler {
           url: spec.url,
           method: spec.method,
           headers: spec.headers,
-          timeoutMs: spec.timeoutMs,
+          // The CRD caps timeouts too; the prober does not trust a row to.
+          timeoutMs: Math.min(spec.timeoutMs, this.options.maxTimeoutMs),
           expectStatusCodes: spec.expectStatusCodes,
           expectBodyContains: spec.expectBodyContains,
         },
         this.options.probeOptions,
+        this.abort.signal,
       ).finally(() => metrics.inFlight.dec());
+      if (this.abort.signal.aborted) {
+        // Cut short by shutdown: not a `down`, and the slot goes back to claiming.
+        metrics.aborted.inc();
+        if (!slot.local) this.deferred.add(spec.uid);
+        return;
+      }
       metrics.probes.inc({ result: outcome.ok ? 'success' : 'failure', reason: outcome.reason ?? 'none' });
       metrics.probeDuration.observe(outcome.timings.totalMs / 1000);
 
@@ -257,6 +311,7 @@ export class Scheduler {
       this.options.logger.error({ err, uid: spec.uid }, 'probe crashed');
     } finally {
       this.semaphore.release();
+      if (shared) this.shares.release(spec.namespace);
     }
   }
 
@@ -330,7 +385,50 @@ export class Scheduler {
     this.updateGauges();
   }
 
+  /**
+   * The slot's namespace had no room in its share within a claim period: give the slot back instead
+   * of waiting here under a lease, so a replica with room (or this one, once
+   * the share frees up) claims it. A slot scheduled from memory during an
+   * outage cannot be given back: it is skipped, and its next slot kept.
+   */
+  private defer(slot: ScheduledSlot): void {
+    const { spec, counters, dueAt } = slot.check;
+    this.options.metrics.shareDeferrals.inc();
+    if (slot.local) {
+      this.held.set(spec.uid, { spec, counters, nextDueAt: nextSlot(dueAt, spec.uid, spec.intervalMs, this.now()) });
+      return;
+    }
+    this.deferred.add(spec.uid);
+    if (!this.releasingDeferred) setImmediate(() => void this.releaseDeferred());
+    this.releasingDeferred = true;
+  }
+
+  /** Releases the leases of deferred and aborted slots, in one statement. */
+  private async releaseDeferred(): Promise<void> {
+    this.releasingDeferred = false;
+    const uids = [...this.deferred];
+    this.deferred.clear();
+    if (uids.length === 0) return;
+    await releaseLeases(this.options.pool, this.options.prober, uids).catch((err: Error) =>
+      // The leases then expire by themselves (due + timeout + CLAIM_LEASE).
+      this.options.logger.warn({ err: err.message, slots: uids.length }, 'cannot give back deferred slots'),
+    );
+  }
+
+  private scheduledPerNamespace(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const slot of this.scheduled.values()) counts.set(slot.check.spec.namespace, (counts.get(slot.check.spec.namespace) ?? 0) + 1);
+    return counts;
+  }
+
   private updateGauges(): void {
     this.options.metrics.scheduled.set(this.scheduled.size);
+  }
+
+  /** Once per claim period, not per probe: each walks every active namespace. */
+  private updateShareGauges(): void {
+    this.options.metrics.namespacesActive.set(this.shares.activeNamespaces().size);
+    this.options.metrics.namespacesAtShare.set(this.shares.atShare());
+    this.options.metrics.namespaceShare.set(this.shares.share());
   }
 }
