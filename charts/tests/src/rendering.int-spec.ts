@@ -197,13 +197,17 @@ describe('values that change what is rendered', () => {
     expect(env(alerter.containers[0]!, 'RECEIVERS_FILE')).toBe('/etc/vigil/receivers/receivers.json');
   });
 
-  it('passes the status page publish scope to the api: every namespace by default, the listed ones when set', async () => {
+  it('passes the status page publish scope and name display to the api: every namespace and no names by default', async () => {
     const apiEnv = async (options: Parameters<typeof renderChart>[0]) => {
       const api = ofKind<V1Deployment>(await renderChart(options), 'Deployment').find((d) => componentOf(d) === 'api')!.spec!.template.spec!.containers[0]!;
-      return [env(api, 'STATUS_PAGE_NAMESPACES'), env(api, 'STATUS_PAGE_GROUPS')];
+      return [env(api, 'STATUS_PAGE_NAMESPACES'), env(api, 'STATUS_PAGE_GROUPS'), env(api, 'STATUS_PAGE_SHOW_NAMES')];
     };
-    expect(await apiEnv({})).toEqual(['*', '*']);
-    expect(await apiEnv({ setJson: ['api.publishNamespaces=["shop","payments"]', 'api.publishGroups=["Websites","Public APIs"]'] })).toEqual(['shop,payments', 'Websites,Public APIs']);
+    expect(await apiEnv({})).toEqual(['*', '*', 'false']);
+    expect(await apiEnv({ setJson: ['api.publishNamespaces=["shop","payments"]', 'api.publishGroups=["Websites","Public APIs"]', 'api.showNames=true'] })).toEqual([
+      'shop,payments',
+      'Websites,Public APIs',
+      'true',
+    ]);
   });
 
   it('uses an existing receivers Secret instead of writing one', async () => {

@@ -28,9 +28,11 @@ beforeAll(async () => {
   const phish = await insertCheck(pool, { namespace: 'team-b', name: OUTSIDER, displayName: 'Payments (official)', group: 'Websites', state: 'down' });
   await insertTransition(pool, { uid: web, namespace: 'team-a', name: 'web', from: 'pending', to: 'up', at: new Date(Date.now() - 60_000) });
   await insertTransition(pool, { uid: phish, namespace: 'team-b', name: OUTSIDER, from: 'up', to: 'down', at: new Date() });
-  everyone = await createTestApp({ databaseUrl: db.url });
-  teamAOnly = await createTestApp({ databaseUrl: db.url, env: { STATUS_PAGE_NAMESPACES: 'team-a' } });
-  teamAWebsites = await createTestApp({ databaseUrl: db.url, env: { STATUS_PAGE_NAMESPACES: 'team-a,team-c', STATUS_PAGE_GROUPS: 'Websites' } });
+  // Names shown, so the assertions can say which check is which, and an outsider's name would show if it leaked.
+  const names = { STATUS_PAGE_SHOW_NAMES: 'true' };
+  everyone = await createTestApp({ databaseUrl: db.url, env: names });
+  teamAOnly = await createTestApp({ databaseUrl: db.url, env: { ...names, STATUS_PAGE_NAMESPACES: 'team-a' } });
+  teamAWebsites = await createTestApp({ databaseUrl: db.url, env: { ...names, STATUS_PAGE_NAMESPACES: 'team-a,team-c', STATUS_PAGE_GROUPS: 'Websites' } });
 });
 
 afterAll(async () => {
