@@ -152,7 +152,7 @@ describe('helm upgrade with changed values', () => {
       '--set',
       'networkPolicy.kubeApiServer.cidrs={172.18.0.2/32}',
       '--set-json',
-      'alerter.receivers=[{"name":"ops","url":"https://hooks.example.com/vigil","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]',
+      'alerter.receivers=[{"name":"ops","url":"https://hooks.example.com/vigil","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"namespaces":["*"]}]',
     ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

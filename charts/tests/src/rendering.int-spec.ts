@@ -65,6 +65,9 @@ describe('the chart, linted and rendered by the built helm', () => {
     { what: 'an unknown log level', set: 'logLevel=verbose', message: '/logLevel' },
     { what: 'root as the user', set: 'securityContext.runAsUser=0', message: '/securityContext/runAsUser' },
     { what: 'a receiver secret without the whsec_ prefix', set: 'alerter.receivers[0].name=a,alerter.receivers[0].url=https://r.example,alerter.receivers[0].secrets[0]=hunter2', message: '/alerter/receivers/0/secrets/0' },
+    { what: 'a receiver without namespaces', set: 'alerter.receivers[0].name=a,alerter.receivers[0].url=https://r.example,alerter.receivers[0].secrets[0]=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', message: "missing property 'namespaces'" },
+    { what: 'a receiver with "*" among names', set: 'alerter.receivers[0].name=a,alerter.receivers[0].url=https://r.example,alerter.receivers[0].secrets[0]=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,alerter.receivers[0].namespaces={*,prod}', message: '/alerter/receivers/0/namespaces' },
+    { what: 'an empty publish list', set: 'api.publishNamespaces={}', message: '/api/publishNamespaces' },
     { what: 'a CIDR that is not one', set: 'networkPolicy.kubeApiServer.cidrs={10.0.0.1}', message: '/networkPolicy/kubeApiServer/cidrs/0' },
     { what: 'an unknown top-level key', set: 'replicaCount=2', message: "additional properties 'replicaCount' not allowed" },
   ])('refuses $what, naming the value', async ({ set, message }) => {
@@ -72,6 +75,15 @@ describe('the chart, linted and rendered by the built helm', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("values don't meet the specifications of the schema");
     expect(result.stderr).toContain(message);
+  });
+
+  it('refuses a receiver with empty namespaces even without the schema, saying how to fix it', async () => {
+    const result = await offlineHelm([
+      'template', 'vigil', CHART_DIR, '--kube-version', KUBE_VERSION, '--skip-schema-validation',
+      '--set-json', 'alerter.receivers=[{"name":"ops","url":"https://hooks.example.com/vigil","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"namespaces":[]}]',
+    ]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('alerter.receivers[0] (ops): namespaces is required and may not be empty: list the namespaces whose checks it hears about, or ["*"] for every namespace');
   });
 
   it('refuses an external database without a URL, saying what to set', async () => {
@@ -184,6 +196,19 @@ describe('values that change what is rendered', () => {
     expect(alerter.volumes).toMatchObject([{ name: 'receivers', secret: { secretName: 'vigil-receivers', defaultMode: 0o440 } }]);
     expect(alerter.containers[0]!.volumeMounts).toMatchObject([{ name: 'receivers', mountPath: '/etc/vigil/receivers', readOnly: true }]);
     expect(env(alerter.containers[0]!, 'RECEIVERS_FILE')).toBe('/etc/vigil/receivers/receivers.json');
+  });
+
+  it('passes the status page publish scope and name display to the api: every namespace and no names by default', async () => {
+    const apiEnv = async (options: Parameters<typeof renderChart>[0]) => {
+      const api = ofKind<V1Deployment>(await renderChart(options), 'Deployment').find((d) => componentOf(d) === 'api')!.spec!.template.spec!.containers[0]!;
+      return [env(api, 'STATUS_PAGE_NAMESPACES'), env(api, 'STATUS_PAGE_GROUPS'), env(api, 'STATUS_PAGE_SHOW_NAMES')];
+    };
+    expect(await apiEnv({})).toEqual(['*', '*', 'false']);
+    expect(await apiEnv({ setJson: ['api.publishNamespaces=["shop","payments"]', 'api.publishGroups=["Websites","Public APIs"]', 'api.showNames=true'] })).toEqual([
+      'shop,payments',
+      'Websites,Public APIs',
+      'true',
+    ]);
   });
 
   it('uses an existing receivers Secret instead of writing one', async () => {

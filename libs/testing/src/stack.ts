@@ -202,7 +202,8 @@ export class VigilStack {
     this.receiversFile = join(this.dir, 'receivers.json');
     await writeFile(
       this.receiversFile,
-      JSON.stringify({ receivers: [{ name: 'recorder', url: this.receiver.url, secrets: [this.receiverSecret] }] }, null, 2),
+      // The stack's one receiver hears every namespace, which a receiver must say explicitly.
+      JSON.stringify({ receivers: [{ name: 'recorder', url: this.receiver.url, secrets: [this.receiverSecret], namespaces: ['*'] }] }, null, 2),
       { mode: 0o600 },
     );
   }

@@ -69,7 +69,7 @@ describe('webhook delivery', () => {
   it('signs with every active secret so the reference library verifies it; a tampered body or an old timestamp fails', async () => {
     const receiver = track(await startReceiver());
     const [newSecret, oldSecret] = [generateSecret(), generateSecret()];
-    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [newSecret, oldSecret] }]);
+    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [newSecret, oldSecret], namespaces: ['*'] }]);
     const check = await insertCheck(pool, { name: 'shop' });
     const { deliveryIds, payload } = await insertTransition(pool, check, { from: 'up', to: 'down', receivers: ['ops'] });
 
@@ -93,7 +93,7 @@ describe('webhook delivery', () => {
 
   it('delivers to a receiver that was down once it comes up, logging every attempt', async () => {
     const port = await freePort();
-    const { pool } = await setup([{ name: 'flaky', url: `http://127.0.0.1:${port}/hook`, secrets: [generateSecret()] }]);
+    const { pool } = await setup([{ name: 'flaky', url: `http://127.0.0.1:${port}/hook`, secrets: [generateSecret()], namespaces: ['*'] }]);
     const check = await insertCheck(pool, { name: 'api' });
     const { deliveryIds } = await insertTransition(pool, check, { from: 'up', to: 'down', receivers: ['flaky'] });
     const id = deliveryIds[0]!;
@@ -116,7 +116,7 @@ describe('webhook delivery', () => {
         respond: (_req, i, res) => (i < 2 ? res.writeHead(500).end(`broken ${i} ${'x'.repeat(2000)}`) : res.writeHead(204).end()),
       }),
     );
-    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }]);
+    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }]);
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web', state: 'down' }), { from: 'down', to: 'up', receivers: ['ops'] });
     const id = deliveryIds[0]!;
     await waitFor('the webhook', delivered(pool, id), { timeoutMs: 20_000 });
@@ -140,7 +140,7 @@ describe('webhook delivery', () => {
         respond: (_req, i, res) => (i === 0 ? res.writeHead(429, { 'retry-after': '2' }).end('slow down') : ok(_req, i, res)),
       }),
     );
-    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }], { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms' });
+    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }], { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms' });
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'up', to: 'down', receivers: ['ops'] });
     await waitFor('the webhook', delivered(pool, deliveryIds[0]!), { timeoutMs: 20_000 });
 
@@ -154,8 +154,8 @@ describe('webhook delivery', () => {
     const fast = track(await startReceiver());
     const { pool } = await setup(
       [
-        { name: 'silent', url: silent.url, secrets: [generateSecret()] },
-        { name: 'fast', url: fast.url, secrets: [generateSecret()] },
+        { name: 'silent', url: silent.url, secrets: [generateSecret()], namespaces: ['*'] },
+        { name: 'fast', url: fast.url, secrets: [generateSecret()], namespaces: ['*'] },
       ],
       { WEBHOOK_TIMEOUT: '3s', WEBHOOK_RECEIVER_CONCURRENCY: '2' },
     );
@@ -177,7 +177,7 @@ describe('webhook delivery', () => {
 
   it('gives up after the last scheduled retry: the delivery is dead', async () => {
     const receiver = track(await startReceiver({ respond: (_req, _i, res) => res.writeHead(503).end('down for maintenance') }));
-    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }], { WEBHOOK_RETRY_SCHEDULE: '200ms,200ms' });
+    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }], { WEBHOOK_RETRY_SCHEDULE: '200ms,200ms' });
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'up', to: 'down', receivers: ['ops'] });
     await waitFor('the delivery to die', async () => (await deliveryOf(pool, deliveryIds[0]!)).status === 'dead', { timeoutMs: 20_000 });
     expect((await attemptsOf(pool, deliveryIds[0]!)).map((a) => a.status_code)).toEqual([503, 503, 503]);
@@ -186,7 +186,7 @@ describe('webhook delivery', () => {
 
   it('disables a receiver that answers 410 Gone, with its waiting deliveries', async () => {
     const receiver = track(await startReceiver({ respond: (_req, _i, res) => res.writeHead(410).end('gone') }));
-    const { pool } = await setup([{ name: 'retired', url: receiver.url, secrets: [generateSecret()] }], { WEBHOOK_RECEIVER_CONCURRENCY: '1', BACKSTOP_POLL_INTERVAL: '1s' });
+    const { pool } = await setup([{ name: 'retired', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }], { WEBHOOK_RECEIVER_CONCURRENCY: '1', BACKSTOP_POLL_INTERVAL: '1s' });
     const check = await insertCheck(pool, { name: 'web' });
     const first = await insertTransition(pool, check, { from: 'up', to: 'down', receivers: ['retired'] });
     await waitFor('the 410', async () => (await deliveryOf(pool, first.deliveryIds[0]!)).status === 'disabled');
@@ -202,7 +202,7 @@ describe('webhook delivery', () => {
   it('does not follow redirects: a 3xx is a failed attempt', async () => {
     const target = track(await startReceiver());
     const receiver = track(await startReceiver({ respond: (_req, _i, res) => res.writeHead(302, { location: target.url }).end() }));
-    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }], { WEBHOOK_RETRY_SCHEDULE: '200ms' });
+    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }], { WEBHOOK_RETRY_SCHEDULE: '200ms' });
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'up', to: 'down', receivers: ['ops'] });
     await waitFor('the delivery to die', async () => (await deliveryOf(pool, deliveryIds[0]!)).status === 'dead');
     const attempts = await attemptsOf(pool, deliveryIds[0]!);
@@ -213,7 +213,7 @@ describe('webhook delivery', () => {
   it('refuses a receiver on a denied address without connecting, and logs the attempt as Blocked', async () => {
     // 127.0.0.2 is loopback, denied by default; only 127.0.0.1/32 is allowed here.
     const forbidden = track(await startReceiver({ host: '127.0.0.2' }));
-    const { pool } = await setup([{ name: 'sneaky', url: forbidden.url, secrets: [generateSecret()] }], { WEBHOOK_RETRY_SCHEDULE: '200ms' });
+    const { pool } = await setup([{ name: 'sneaky', url: forbidden.url, secrets: [generateSecret()], namespaces: ['*'] }], { WEBHOOK_RETRY_SCHEDULE: '200ms' });
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'up', to: 'down', receivers: ['sneaky'] });
     await waitFor('the delivery to die', async () => (await deliveryOf(pool, deliveryIds[0]!)).status === 'dead');
     const attempts = await attemptsOf(pool, deliveryIds[0]!);
@@ -235,7 +235,7 @@ describe('at-least-once across alerters', () => {
         },
       }),
     );
-    const { pool, env } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }], { WEBHOOK_TIMEOUT: '2s' });
+    const { pool, env } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }], { WEBHOOK_TIMEOUT: '2s' });
     const first = current!.alerters[0]!;
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'up', to: 'down', receivers: ['ops'] });
     const id = deliveryIds[0]!;
@@ -259,7 +259,7 @@ describe('at-least-once across alerters', () => {
 
   it('finishes an in-flight attempt on SIGTERM before exiting', async () => {
     const receiver = track(await startReceiver({ respond: (req, i, res) => setTimeout(() => ok(req, i, res), 1_500) }));
-    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }]);
+    const { pool } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }]);
     const alerter = current!.alerters[0]!;
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'up', to: 'down', receivers: ['ops'] });
     await waitFor('the request to arrive', () => receiver.requests.length === 1);
@@ -270,7 +270,7 @@ describe('at-least-once across alerters', () => {
 
   it('sends each delivery once with two alerters running', async () => {
     const receiver = track(await startReceiver());
-    const { pool, env } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }]);
+    const { pool, env } = await setup([{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }]);
     current!.alerters.push(await startAlerter(env, { logDir: workDir, instance: 'alerter-second' }));
     const check = await insertCheck(pool, { name: 'web' });
     const ids: string[] = [];
@@ -292,7 +292,7 @@ describe('wake-ups', () => {
     // Poll backstop far away: only notifications and catch-ups can explain timely deliveries.
     const { db, pool } = await migratedDatabase(server);
     const receiversDir = await mkdtemp(join(workDir, 'receivers-'));
-    const file = await writeReceiversFile(receiversDir, [{ name: 'ops', url: receiver.url, secrets: [generateSecret()] }]);
+    const file = await writeReceiversFile(receiversDir, [{ name: 'ops', url: receiver.url, secrets: [generateSecret()], namespaces: ['*'] }]);
     current = { pool, db, receiversDir, alerters: [] };
     const check = await insertCheck(pool, { name: 'web' });
     // The receiver row normally comes from the alerter; the prober fans out from it regardless of who is running.
@@ -339,7 +339,7 @@ describe('start-up', () => {
     expect(logs.filter((l) => l.level === 'fatal')).toEqual([envReport]);
 
     const dir = await mkdtemp(join(workDir, 'receivers-'));
-    const file = await writeReceiversFile(dir, [{ name: 'ops', url: 'ftp://example.com', secrets: ['whsec_short'] }]);
+    const file = await writeReceiversFile(dir, [{ name: 'ops', url: 'ftp://example.com', secrets: ['whsec_short'], namespaces: [] }]);
     const badFile = await startAlerter(
       { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', KUBECONFIG: kubeconfig, RECEIVERS_FILE: file },
       { logDir: workDir, instance: 'alerter-bad-file', waitReady: false },
@@ -347,12 +347,34 @@ describe('start-up', () => {
     expect(await badFile.exited).toBe(1);
     const fatal = (await badFile.logs()).find((l) => l.level === 'fatal' && typeof l.msg === 'string' && l.msg.startsWith('invalid receivers file'));
     expect(fatal?.msg).toBe(
-      'invalid receivers file:\n  - receivers[0].url must be an absolute http:// or https:// URL\n  - receivers[0].secrets[0]: a webhook secret must be whsec_ followed by standard base64',
+      'invalid receivers file:\n  - receivers[0].url must be an absolute http:// or https:// URL\n  - receivers[0].secrets[0]: a webhook secret must be whsec_ followed by standard base64\n' +
+        '  - receivers[0].namespaces must not be empty (an empty list does not mean every namespace): list the namespaces whose checks it hears about, or ["*"] for every namespace',
     );
   });
 });
 
 describe('receivers file', () => {
+  it('routes by namespace as the prober does: ["team-a"] hears nothing from team-b, ["*"] hears every namespace', async () => {
+    const teamA = track(await startReceiver());
+    const everyone = track(await startReceiver());
+    const { pool } = await setup([
+      { name: 'team-a-only', url: teamA.url, secrets: [generateSecret()], namespaces: ['team-a'] },
+      { name: 'everyone', url: everyone.url, secrets: [generateSecret()], namespaces: ['*'] },
+    ]);
+    await waitFor('both receivers stored', async () => (await pool.query(`SELECT 1 FROM vigil.webhook_receivers`)).rowCount === 2);
+    const inA = await insertCheck(pool, { name: 'web', namespace: 'team-a' });
+    const inB = await insertCheck(pool, { name: 'web', namespace: 'team-b' });
+    // Fanned out by vigil.matching_receivers from the rows the alerter mirrored, as the prober's transitions are.
+    const fromA = await insertTransition(pool, inA, { from: 'up', to: 'down', receivers: 'matching' });
+    const fromB = await insertTransition(pool, inB, { from: 'up', to: 'down', receivers: 'matching' });
+    expect(Object.keys(fromA.deliveries).sort()).toEqual(['everyone', 'team-a-only']);
+    expect(Object.keys(fromB.deliveries)).toEqual(['everyone']);
+    for (const id of [...Object.values(fromA.deliveries), ...Object.values(fromB.deliveries)]) await waitFor(`delivery ${id}`, delivered(pool, id), { timeoutMs: 15_000 });
+    const namespacesHeard = (r: TestReceiver) => r.requests.map((q) => (JSON.parse(q.body) as { data: { check: { namespace: string } } }).data.check.namespace).sort();
+    expect(namespacesHeard(teamA)).toEqual(['team-a']);
+    expect(namespacesHeard(everyone)).toEqual(['team-a', 'team-b']);
+  });
+
   it('mirrors receivers into Postgres without secrets, follows Secret-style updates, and never logs or exports a secret', async () => {
     const secret = generateSecret();
     const receiver = track(await startReceiver());
@@ -366,13 +388,14 @@ describe('receivers file', () => {
     ]);
 
     const other = generateSecret();
-    await writeReceiversFile(receiversDir, [{ name: 'audit', url: receiver.url, secrets: [other] }]);
+    await writeReceiversFile(receiversDir, [{ name: 'audit', url: receiver.url, secrets: [other], namespaces: ['*'] }]);
     await waitFor('the new receivers', async () => JSON.stringify((await rows()).map((r) => r.name)) === '["audit"]', { timeoutMs: 15_000 });
+    // ["*"] is stored as the table's "every namespace" (vigil.matching_receivers: an empty array).
     expect((await rows())[0]).toEqual({ name: 'audit', url: receiver.url, namespaces: [], match_labels: {}, events: ['check.down', 'check.up'], enabled: true });
 
     // A broken file keeps the last good configuration.
     const broken = join(receiversDir, 'receivers.json');
-    await writeReceiversFile(receiversDir, [{ name: 'Not A Name', url: 'ftp://x', secrets: ['nope'] }]);
+    await writeReceiversFile(receiversDir, [{ name: 'Not A Name', url: 'ftp://x', secrets: ['nope'], namespaces: ['*'] }]);
     await waitFor('the broken file to be reported', async () => (await current!.alerters[0]!.logs()).some((l) => l.msg === 'receivers file is invalid; keeping the last good configuration'));
     expect(JSON.parse(await readFile(broken, 'utf8')).receivers[0].name).toBe('Not A Name');
     const { deliveryIds } = await insertTransition(pool, await insertCheck(pool, { name: 'web' }), { from: 'up', to: 'down', receivers: ['audit'] });

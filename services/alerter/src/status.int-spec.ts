@@ -87,8 +87,8 @@ beforeAll(async () => {
   ok = await startReceiver();
   failing = await startReceiver({ respond: (_req, _i, res) => res.writeHead(500).end('nope') });
   const file = await writeReceiversFile(join(workDir, 'receivers'), [
-    { name: 'ops', url: ok.url, secrets: [generateSecret()] },
-    { name: 'broken', url: failing.url, secrets: [generateSecret()] },
+    { name: 'ops', url: ok.url, secrets: [generateSecret()], namespaces: ['*'] },
+    { name: 'broken', url: failing.url, secrets: [generateSecret()], namespaces: ['*'] },
   ]);
   baseEnv = {
     DATABASE_URL: db.url,

@@ -19,6 +19,8 @@ let db: TestDatabase;
 let pool: Pool;
 let app: INestApplication;
 let appShowingUrls: INestApplication;
+let appShowingNames: INestApplication;
+let apiUid: string;
 const now = new Date();
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 
@@ -29,7 +31,7 @@ beforeAll(async () => {
   await migrate(pool);
 
   // 7 published checks in two groups plus ungrouped ones, one unpublished.
-  const api = await insertCheck(pool, { name: 'api', displayName: 'Public API', group: 'Core', state: 'up', url: SECRET_URL, headers: { authorization: HEADER_VALUE } });
+  const api = (apiUid = await insertCheck(pool, { name: 'api', displayName: 'Public API', group: 'Core', state: 'up', url: SECRET_URL, headers: { authorization: HEADER_VALUE } }));
   const web = await insertCheck(pool, { name: 'web', displayName: 'Website', group: 'Core', state: 'down', lastReason: 'Timeout', lastMessage: SECRET_MESSAGE, url: SECRET_URL, stateSince: minutesAgo(30) });
   await insertCheck(pool, { name: 'cdn', displayName: 'CDN', group: 'Edge', state: 'up' });
   await insertCheck(pool, { name: 'dns', displayName: 'DNS', group: 'Edge', state: 'pending' });
@@ -56,11 +58,13 @@ beforeAll(async () => {
 
   app = await createTestApp({ databaseUrl: db.url });
   appShowingUrls = await createTestApp({ databaseUrl: db.url, env: { STATUS_PAGE_SHOW_URLS: 'true' } });
+  appShowingNames = await createTestApp({ databaseUrl: db.url, env: { STATUS_PAGE_SHOW_NAMES: 'true' } });
 });
 
 afterAll(async () => {
   await app?.close();
   await appShowingUrls?.close();
+  await appShowingNames?.close();
   await pool?.end();
   await server?.destroy();
 });
@@ -73,19 +77,11 @@ describe('GET /api/v1/checks', () => {
     expect(res.headers['cache-control']).toBe('public, max-age=5, stale-while-revalidate=10');
     expect(res.headers['etag']).toBeDefined();
     expect(res.body).toMatchObject({ total: 7, limit: 50, offset: 0 });
-    expect(res.body.items.map((c: { namespace: string; name: string }) => `${c.namespace}/${c.name}`)).toEqual([
-      'default/api',
-      'default/web',
-      'default/cdn',
-      'default/dns',
-      'default/recreated',
-      'team-b/batch',
-      'team-b/queue',
-    ]);
+    expect(res.body.items.map((c: { displayName: string }) => c.displayName)).toEqual(['Public API', 'Website', 'CDN', 'DNS', 'Recreated', 'batch', 'queue']);
     const api = res.body.items[0];
+    // No namespace or object name by default: an opaque id keys the check.
     expect(api).toEqual({
-      namespace: 'default',
-      name: 'api',
+      id: apiUid,
       displayName: 'Public API',
       group: 'Core',
       state: 'up',
@@ -97,7 +93,7 @@ describe('GET /api/v1/checks', () => {
       uptime: { '24h': 100, '7d': 99, '30d': 99, '90d': 99 },
     });
     // An empty display name or group falls back to the name / no group.
-    expect(res.body.items[5]).toMatchObject({ name: 'batch', displayName: 'batch', group: null });
+    expect(res.body.items[5]).toMatchObject({ displayName: 'batch', group: null });
     expect(res.body.items[4]).toMatchObject({ displayName: 'Recreated', state: 'up' });
   });
 
@@ -113,18 +109,18 @@ describe('GET /api/v1/checks', () => {
     const beyond = await get('/api/v1/checks?limit=3&offset=30').expect(200);
     expect([page1, page2, page3].map((p) => p.body.items.length)).toEqual([3, 3, 1]);
     expect(beyond.body).toEqual({ items: [], total: 7, limit: 3, offset: 30 });
-    const names = [...page1.body.items, ...page2.body.items, ...page3.body.items].map((c: { name: string }) => c.name);
-    expect(new Set(names).size).toBe(7);
+    const ids = [...page1.body.items, ...page2.body.items, ...page3.body.items].map((c: { id: string }) => c.id);
+    expect(new Set(ids).size).toBe(7);
   });
 
   it('filters by group and by state', async () => {
     const core = await get('/api/v1/checks?group=Core').expect(200);
-    expect(core.body.items.map((c: { name: string }) => c.name)).toEqual(['api', 'web']);
+    expect(core.body.items.map((c: { displayName: string }) => c.displayName)).toEqual(['Public API', 'Website']);
     expect(core.body.total).toBe(2);
     const down = await get('/api/v1/checks?state=down').expect(200);
-    expect(down.body.items.map((c: { name: string }) => c.name)).toEqual(['web']);
+    expect(down.body.items.map((c: { displayName: string }) => c.displayName)).toEqual(['Website']);
     const edgeUp = await get('/api/v1/checks?group=Edge&state=up').expect(200);
-    expect(edgeUp.body.items.map((c: { name: string }) => c.name)).toEqual(['cdn', 'recreated']);
+    expect(edgeUp.body.items.map((c: { displayName: string }) => c.displayName)).toEqual(['CDN', 'Recreated']);
   });
 
   it('adds 90 days and 24 hours of history on request', async () => {
@@ -202,7 +198,9 @@ describe('events', () => {
 
   it('lists the latest transitions of published checks only', async () => {
     const res = await get('/api/v1/events?limit=10').expect(200);
-    expect(res.body.items.map((e: { name: string; to: string }) => `${e.name}:${e.to}`)).toEqual(['web:down', 'api:up', 'web:up']);
+    expect(res.body.items.map((e: { displayName: string; to: string }) => `${e.displayName}:${e.to}`)).toEqual(['Website:down', 'Public API:up', 'Website:up']);
+    expect(res.body.items[0]).not.toHaveProperty('namespace');
+    expect(res.body.items[0]).not.toHaveProperty('name');
     await get('/api/v1/events?limit=101').expect(400);
   });
 });
@@ -241,13 +239,32 @@ describe('what the public never sees', () => {
 
   it('shows URLs and messages only when the operator opts in with STATUS_PAGE_SHOW_URLS=true, and still never headers or unpublished checks', async () => {
     const list = await request(appShowingUrls.getHttpServer()).get('/api/v1/checks?group=Core').expect(200);
-    expect(list.body.items[0]).toMatchObject({ name: 'api', url: SECRET_URL, message: null });
-    expect(list.body.items[1]).toMatchObject({ name: 'web', url: SECRET_URL, message: SECRET_MESSAGE });
+    expect(list.body.items[0]).toMatchObject({ displayName: 'Public API', url: SECRET_URL, message: null });
+    expect(list.body.items[1]).toMatchObject({ displayName: 'Website', url: SECRET_URL, message: SECRET_MESSAGE });
     expect(list.text).not.toContain(HEADER_VALUE);
     expect(list.text).not.toContain(HIDDEN_NAME);
     const events = await request(appShowingUrls.getHttpServer()).get('/api/v1/events').expect(200);
-    expect(events.body.items[0]).toMatchObject({ name: 'web', message: SECRET_MESSAGE });
+    expect(events.body.items[0]).toMatchObject({ displayName: 'Website', message: SECRET_MESSAGE });
     expect(events.text).not.toContain(HIDDEN_NAME);
+  });
+
+  it("names checks' namespaces and objects in lists and events only when the operator opts in with STATUS_PAGE_SHOW_NAMES=true", async () => {
+    const hidden = await get('/api/v1/checks?limit=500').expect(200);
+    expect(hidden.text).not.toContain('team-b');
+    expect(hidden.body.items.every((c: object) => !('namespace' in c) && !('name' in c))).toBe(true);
+    expect((await get('/api/v1/events?limit=100').expect(200)).text).not.toContain('"namespace"');
+    const list = await request(appShowingNames.getHttpServer()).get('/api/v1/checks').expect(200);
+    expect(list.body.items.map((c: { namespace: string; name: string }) => `${c.namespace}/${c.name}`)).toEqual([
+      'default/api',
+      'default/web',
+      'default/cdn',
+      'default/dns',
+      'default/recreated',
+      'team-b/batch',
+      'team-b/queue',
+    ]);
+    const events = await request(appShowingNames.getHttpServer()).get('/api/v1/events').expect(200);
+    expect(events.body.items[0]).toMatchObject({ namespace: 'default', name: 'web', displayName: 'Website' });
   });
 });
 

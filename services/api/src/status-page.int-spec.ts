@@ -25,6 +25,8 @@ let api: ServiceProcess;
 let browser: Browser;
 let base: string;
 let webUid: string;
+let githubUid: string;
+let downUid: string;
 
 /** 90 days and 24 hours of rollups; `badDays` maps days-ago to an uptime fraction. */
 function history(uid: string, badDays: Record<number, number>, latencyMs: number, fromDaysAgo = 89): RollupSeed[] {
@@ -53,15 +55,15 @@ beforeAll(async () => {
 
   const now = Date.now();
   webUid = await insertCheck(pool, { name: 'example', displayName: 'Example', group: 'Websites', state: 'up', lastLatencyMs: 89, stateSince: new Date(now - 3 * DAY_MS) });
-  const github = await insertCheck(pool, { name: 'github', displayName: 'GitHub', group: 'Websites', state: 'up', lastLatencyMs: 142, stateSince: new Date(now - 20 * DAY_MS) });
-  const down = await insertCheck(pool, { name: 'always-down', displayName: 'Always down', group: 'Demo', state: 'down', lastReason: 'DNSFailure', stateSince: new Date(now - 40 * 60_000) });
+  githubUid = await insertCheck(pool, { name: 'github', displayName: 'GitHub', group: 'Websites', state: 'up', lastLatencyMs: 142, stateSince: new Date(now - 20 * DAY_MS) });
+  downUid = await insertCheck(pool, { name: 'always-down', displayName: 'Always down', group: 'Demo', state: 'down', lastReason: 'DNSFailure', stateSince: new Date(now - 40 * 60_000) });
   await insertCheck(pool, { name: 'internal', displayName: 'Internal only', group: 'Websites', publish: false });
   await insertRollups(pool, [
     ...history(webUid, { 12: 0.975, 40: 0.995, 41: 0.9 }, 89),
-    ...history(github, { 3: 0.999 }, 142),
-    ...history(down, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [i, 0])), 0, 29),
+    ...history(githubUid, { 3: 0.999 }, 142),
+    ...history(downUid, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [i, 0])), 0, 29),
   ]);
-  await insertTransition(pool, { uid: down, name: 'always-down', from: 'pending', to: 'down', at: new Date(now - 40 * 60_000), reason: 'DNSFailure' });
+  await insertTransition(pool, { uid: downUid, name: 'always-down', from: 'pending', to: 'down', at: new Date(now - 40 * 60_000), reason: 'DNSFailure' });
   const recovered = await insertTransition(pool, { uid: webUid, name: 'example', from: 'down', to: 'up', at: new Date(now - 3 * DAY_MS) });
   await insertDelivery(pool, {
     transitionId: recovered,
@@ -122,7 +124,7 @@ async function openPage(viewport: { width: number; height: number }): Promise<{ 
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
   await page.goto(base);
-  await page.waitForSelector('[data-check="default/example"]');
+  await page.waitForSelector(`[data-check="${webUid}"]`);
   return { page, problems };
 }
 
@@ -135,7 +137,7 @@ describe('the status page', () => {
     expect(await page.$$eval('.check__name', (hs) => hs.map((h) => h.textContent))).toEqual(['Always down', 'Example', 'GitHub']);
     expect(await page.content()).not.toContain('Internal only');
 
-    const example = page.locator('[data-check="default/example"]');
+    const example = page.locator(`[data-check="${webUid}"]`);
     expect(await example.locator('.state').textContent()).toBe('Operational');
     const labels = await example.locator('.bar').evaluateAll((bars) => bars.map((b) => [b.getAttribute('aria-label'), b.className]));
     expect(labels).toHaveLength(90);
@@ -152,10 +154,10 @@ describe('the status page', () => {
     expect(await page.isVisible('#tooltip')).toBe(true);
 
     // Always-down existed only 30 days: the older bars are "no data", not red.
-    const downBars = await page.locator('[data-check="default/always-down"] .bar').evaluateAll((bars) => bars.map((b) => b.className));
+    const downBars = await page.locator(`[data-check="${downUid}"] .bar`).evaluateAll((bars) => bars.map((b) => b.className));
     expect(downBars.slice(0, 60).every((c) => c === 'bar')).toBe(true);
     expect(downBars.slice(60).every((c) => c === 'bar bar--down')).toBe(true);
-    const downCheck = page.locator('[data-check="default/always-down"]');
+    const downCheck = page.locator(`[data-check="${downUid}"]`);
     expect(await downCheck.locator('.check__meta').textContent()).toMatch(/^Down for 40 min \(since .+\)DNSFailure0% last 24 h$/);
     expect(await downCheck.locator('.spark').textContent()).toBe('No latency data');
 
@@ -180,10 +182,10 @@ describe('the status page', () => {
     await setCheckState(pool, webUid, 'down', new Date(), 'Timeout');
     await insertTransition(pool, { uid: webUid, name: 'example', from: 'up', to: 'down', at: new Date(), reason: 'Timeout' });
     // One period until the next poll, plus slack for a loaded machine to fetch and render.
-    await page.waitForSelector('[data-check="default/example"][data-state="down"]', { timeout: REFRESH_MS + 3_000 });
+    await page.waitForSelector(`[data-check="${webUid}"][data-state="down"]`, { timeout: REFRESH_MS + 3_000 });
     const seenAfterMs = Date.now() - changedAt;
     expect(await page.evaluate('window.notReloaded')).toBe(true);
-    expect(await page.locator('[data-check="default/example"] .state').textContent()).toBe('Down');
+    expect(await page.locator(`[data-check="${webUid}"] .state`).textContent()).toBe('Down');
     expect(await page.textContent('#banner-detail')).toBe('1 of 3 checks up · 2 down');
     expect(await page.locator('#events li').first().textContent()).toMatch(/Example is Down \(Timeout\) — was operational$/);
     expect(seenAfterMs).toBeLessThan(REFRESH_MS + 3_000);
@@ -196,7 +198,7 @@ describe('the status page', () => {
   it('fits a phone: no horizontal scrolling, the last 30 days as bars', async () => {
     const { page, problems } = await openPage({ width: 390, height: 844 });
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
-    const visibleBars = await page.locator('[data-check="default/github"] .bar:visible').count();
+    const visibleBars = await page.locator(`[data-check="${githubUid}"] .bar:visible`).count();
     expect(visibleBars).toBe(30);
     await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
     expect(problems).toEqual([]);

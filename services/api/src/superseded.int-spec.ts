@@ -28,7 +28,8 @@ beforeAll(async () => {
   db = await server.createDatabase();
   pool = createPool({ connectionString: db.url, applicationName: 'api-test', max: 2 });
   await migrate(pool);
-  app = await createTestApp({ databaseUrl: db.url, env: { PUBLIC_CACHE_TTL: '0ms' } });
+  // Names shown: which row is public is told by namespace/name and display name.
+  app = await createTestApp({ databaseUrl: db.url, env: { PUBLIC_CACHE_TTL: '0ms', STATUS_PAGE_SHOW_NAMES: 'true' } });
 });
 
 afterAll(async () => {

@@ -100,7 +100,7 @@ describe('uptime windows from rollups', () => {
 
   it('agree between the list and the detail, and the list history has the same 90 days', async () => {
     const list = await get('/api/v1/checks?include=history').expect(200);
-    const steady = list.body.items.find((c: { name: string }) => c.name === 'steady');
+    const steady = list.body.items.find((c: { displayName: string }) => c.displayName === 'steady');
     expect(steady.uptime).toEqual({ '24h': 78.571, '7d': 98, '30d': 68.623, '90d': 71.311 });
     const days = steady.history.days as Array<{ date: string; probes: number; uptime: number | null }>;
     expect(days[0]).toEqual({ date: '2025-12-11', probes: 100, uptime: 50 });

@@ -21,7 +21,7 @@ beforeAll(async () => {
   ({ pool } = await migratedDatabase(server));
   const client = await pool.connect();
   try {
-    await upsertReceivers(client, [{ name: 'ops', url: 'https://hooks.example.com/ops', namespaces: [], matchLabels: {}, events: ['check.down', 'check.up'] }]);
+    await upsertReceivers(client, [{ name: 'ops', url: 'https://hooks.example.com/ops', namespaces: ['*'], matchLabels: {}, events: ['check.down', 'check.up'] }]);
   } finally {
     client.release();
   }

@@ -113,7 +113,7 @@ export class ReceiverRegistry {
     this.receivers = new Map(receivers.map((r) => [r.name, r]));
     this.synced = false;
     this.options.metrics.receivers.set(receivers.length);
-    this.options.logger.info({ receivers: receivers.map((r) => ({ name: r.name, url: displayUrl(r.url), secrets: r.secrets.length, events: r.events })) }, 'receivers loaded');
+    this.options.logger.info({ receivers: receivers.map((r) => ({ name: r.name, url: displayUrl(r.url), secrets: r.secrets.length, namespaces: r.namespaces, events: r.events })) }, 'receivers loaded');
   }
 
   /** Mirrors the configuration into vigil.webhook_receivers, in one transaction. */

@@ -1,4 +1,4 @@
-import { CHECK_EVENT_TYPES, isCheckEventType, type CheckEventType } from '@vigil/contracts';
+import { ALL_NAMESPACES, CHECK_EVENT_TYPES, isCheckEventType, type CheckEventType } from '@vigil/contracts';
 import { parseSecret } from '@vigil/webhooks';
 
 /** One receiver as the alerter uses it; the secrets stay in memory only. */
@@ -7,6 +7,7 @@ export interface Receiver {
   url: URL;
   /** Key bytes of every active secret: the first is the newest, all of them sign. */
   secrets: Buffer[];
+  /** Namespace names, or exactly [ALL_NAMESPACES]; never empty. */
   namespaces: string[];
   matchLabels: Record<string, string>;
   events: CheckEventType[];
@@ -70,8 +71,8 @@ export function parseReceiversFile(text: string): Receiver[] {
           problems.push(`${at}.secrets[${j}]: ${(err as Error).message}`);
         }
       });
-    const namespaces = raw.namespaces ?? [];
-    if (!Array.isArray(namespaces) || !namespaces.every((n) => typeof n === 'string' && NAME.test(n))) problems.push(`${at}.namespaces must be a list of namespace names`);
+    const namespaces = raw.namespaces;
+    problems.push(...namespacesProblems(at, namespaces));
     const matchLabels = raw.matchLabels ?? {};
     if (!isObject(matchLabels) || !Object.values(matchLabels).every((v) => typeof v === 'string')) problems.push(`${at}.matchLabels must map label keys to string values`);
     const events = raw.events ?? CHECK_EVENT_TYPES;
@@ -91,6 +92,23 @@ export function parseReceiversFile(text: string): Receiver[] {
   });
   if (problems.length > 0) throw new ReceiversFileError(problems);
   return receivers;
+}
+
+/**
+ * A receiver hears only about the namespaces it names: any tenant can create
+ * checks in its own namespace, so an unfiltered receiver would page its owner
+ * for every tenant. "Every namespace" must be said, as ["*"].
+ */
+function namespacesProblems(at: string, namespaces: unknown): string[] {
+  const how = `list the namespaces whose checks it hears about, or ["${ALL_NAMESPACES}"] for every namespace`;
+  if (namespaces === undefined) return [`${at}.namespaces is required: ${how}`];
+  if (!Array.isArray(namespaces)) return [`${at}.namespaces must be a list: ${how}`];
+  if (namespaces.length === 0) return [`${at}.namespaces must not be empty (an empty list does not mean every namespace): ${how}`];
+  if (namespaces.includes(ALL_NAMESPACES)) {
+    return namespaces.length === 1 ? [] : [`${at}.namespaces: "${ALL_NAMESPACES}" (every namespace) stands alone; remove the other names or the "${ALL_NAMESPACES}"`];
+  }
+  if (!namespaces.every((n) => typeof n === 'string' && NAME.test(n))) return [`${at}.namespaces must hold namespace names (DNS labels): ${how}`];
+  return [];
 }
 
 /**

@@ -1,11 +1,24 @@
+import { ALL_NAMESPACES } from '@vigil/contracts';
 import type { Pool, PoolClient } from '@vigil/db';
 
 export interface ReceiverRow {
   name: string;
   url: string;
+  /** As in the file: names, or [ALL_NAMESPACES]. */
   namespaces: string[];
   matchLabels: Record<string, string>;
   events: string[];
+}
+
+/**
+ * The table's spelling of a receiver's namespaces: vigil.matching_receivers
+ * (migration 0006) reads an empty array as every namespace, which only the
+ * file's explicit ["*"] becomes; the file refuses an empty list.
+ */
+export function storedNamespaces(namespaces: string[]): string[] {
+  // Would silently widen to every namespace: a bug, never a configuration.
+  if (namespaces.length === 0) throw new Error('a receiver without namespaces cannot be stored');
+  return namespaces.includes(ALL_NAMESPACES) ? [] : namespaces;
 }
 
 /**
@@ -26,7 +39,7 @@ export async function upsertReceivers(client: PoolClient, rows: ReceiverRow[]): 
        disabled_reason = CASE WHEN w.url <> EXCLUDED.url THEN NULL ELSE w.disabled_reason END,
        updated_at = now()
      WHERE (w.url, w.namespaces, w.match_labels, w.events) IS DISTINCT FROM (EXCLUDED.url, EXCLUDED.namespaces, EXCLUDED.match_labels, EXCLUDED.events)`,
-    [JSON.stringify(rows)],
+    [JSON.stringify(rows.map((r) => ({ ...r, namespaces: storedNamespaces(r.namespaces) })))],
   );
 }
 

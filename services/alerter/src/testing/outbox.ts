@@ -29,15 +29,21 @@ export interface TransitionInput {
   latencyMs?: number;
   reason?: string | null;
   message?: string | null;
-  /** Receivers that get a delivery row; none when absent (the prober would fan out to every matching receiver). */
-  receivers?: string[];
+  /**
+   * Receivers that get a delivery row; none when absent. `matching`: every
+   * enabled receiver whose namespaces, labels and events match, chosen by
+   * vigil.matching_receivers as the prober does.
+   */
+  receivers?: string[] | 'matching';
   at?: Date;
 }
 
 export interface InsertedTransition {
   id: number;
-  /** The webhook-ids, in the order of `receivers`. */
+  /** The webhook-ids, in the order of `receivers` (empty for `matching`). */
   deliveryIds: string[];
+  /** Receiver name → webhook-id of every delivery row written. */
+  deliveries: Record<string, string>;
   /** The body every receiver must get, as the contract (@vigil/contracts) defines it; null when the transition fires no event. */
   payload: CheckWebhookPayload | null;
 }
@@ -55,14 +61,15 @@ export async function insertTransition(pool: Pool, check: TestCheck, input: Tran
   const reason = input.reason ?? (input.to === 'down' ? 'ConnectionRefused' : null);
   const message = input.message ?? (input.to === 'down' ? 'connect ECONNREFUSED 10.0.0.1:443' : null);
   const event = eventFor(input.to);
+  const routed = input.receivers ?? [];
   const { rows } = await pool.query<{ transition_id: number; deliveries: Record<string, string> }>(
     `SELECT transition_id, deliveries FROM vigil.record_transition($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [check.uid, check.namespace, check.name, check.url, check.generation, input.from, input.to, at, code, latencyMs, reason, message, event, input.receivers ?? []],
+    [check.uid, check.namespace, check.name, check.url, check.generation, input.from, input.to, at, code, latencyMs, reason, message, event, routed === 'matching' ? null : routed],
   );
   if (rows.length === 0) throw new Error(`${check.namespace}/${check.name} is not in state ${input.from}: no transition recorded`);
   const { transition_id: id, deliveries } = rows[0]!;
   const payload = event && webhookPayloadOf({ ...check, from: input.from, to: input.to, at, code, latencyMs, reason, message }, event);
-  return { id, deliveryIds: (input.receivers ?? []).map((r) => deliveries[r]!), payload };
+  return { id, deliveryIds: routed === 'matching' ? [] : routed.map((r) => deliveries[r]!), deliveries, payload };
 }
 
 export interface AttemptRow {

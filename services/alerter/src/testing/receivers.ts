@@ -72,7 +72,8 @@ export interface ReceiverConfig {
   name: string;
   url: string;
   secrets: string[];
-  namespaces?: string[];
+  /** Required, as in the file: names, or ["*"] for every namespace. */
+  namespaces: string[];
   matchLabels?: Record<string, string>;
   events?: string[];
 }

@@ -69,6 +69,8 @@ export class CheckHistoryDto {
 }
 
 export class CheckDto extends PublicCheckRefDto {
+  @ApiProperty({ description: "the check object's uid: a stable key that names nothing in the cluster" })
+  id!: string;
   @ApiProperty({ enum: CHECK_STATES })
   state!: CheckState;
   @ApiProperty({ description: 'when the current state began' })

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChecksRow } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
+import { publicCheckCondition, scopeParams } from '../common/publish-scope.js';
 import { PG_POOL } from '../common/tokens.js';
+import { API_CONFIG, type ApiConfig } from '../config/api-config.js';
 import type { WindowStarts } from './uptime.js';
 
 export type CheckRow = Pick<
@@ -54,15 +56,22 @@ export interface CheckFilters {
 const CHECK_COLUMNS = `c.uid, c.namespace, c.name, c.display_name, c.group_name, c.url, c.state, c.state_since,
   c.last_code, c.last_latency_ms, c.last_probe_at, c.last_reason, c.last_message`;
 
-// Only published checks are public. A check deleted and re-created under the
-// same name briefly has two rows; the public sees the newest one only
-// (`superseded` is kept by triggers, migration 0005).
-const PUBLIC_AND_NEWEST = `c.publish AND NOT c.superseded`;
+// Only published checks inside the operator's publish scope are public. A
+// check deleted and re-created under the same name briefly has two rows; the
+// public sees the newest one only (`superseded` is kept by triggers, migration 0005).
+const publicAndNewest = (namespacesParam: number, groupsParam: number) => `${publicCheckCondition(namespacesParam, groupsParam)} AND NOT c.superseded`;
 
 /** Read-only SQL over checks, rollups and (index-bounded) probe results. */
 @Injectable()
 export class ChecksRepository {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  private readonly scope: [string[] | null, string[] | null];
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(API_CONFIG) config: ApiConfig,
+  ) {
+    this.scope = scopeParams(config);
+  }
 
   /** A page of published checks, ungrouped last, then by display name. */
   async listPublished(filters: CheckFilters, limit: number, offset: number): Promise<CheckRow[]> {
@@ -70,12 +79,12 @@ export class ChecksRepository {
       name: 'api_list_published_checks',
       text: `SELECT ${CHECK_COLUMNS}
         FROM vigil.checks c
-        WHERE ${PUBLIC_AND_NEWEST}
+        WHERE ${publicAndNewest(5, 6)}
           AND ($1::text IS NULL OR c.group_name = $1)
           AND ($2::text IS NULL OR c.state = $2)
         ORDER BY nullif(c.group_name, '') NULLS LAST, coalesce(nullif(c.display_name, ''), c.name), c.namespace, c.name
         LIMIT $3 OFFSET $4`,
-      values: [filters.group ?? null, filters.state ?? null, limit, offset],
+      values: [filters.group ?? null, filters.state ?? null, limit, offset, ...this.scope],
     });
     return rows;
   }
@@ -85,10 +94,10 @@ export class ChecksRepository {
       name: 'api_count_published_checks',
       text: `SELECT count(*)::int AS n
         FROM vigil.checks c
-        WHERE ${PUBLIC_AND_NEWEST}
+        WHERE ${publicAndNewest(3, 4)}
           AND ($1::text IS NULL OR c.group_name = $1)
           AND ($2::text IS NULL OR c.state = $2)`,
-      values: [filters.group ?? null, filters.state ?? null],
+      values: [filters.group ?? null, filters.state ?? null, ...this.scope],
     });
     return rows[0]!.n;
   }
@@ -98,10 +107,10 @@ export class ChecksRepository {
       name: 'api_find_published_check',
       text: `SELECT ${CHECK_COLUMNS}
         FROM vigil.checks c
-        WHERE c.namespace = $1 AND c.name = $2 AND c.publish
+        WHERE c.namespace = $1 AND c.name = $2 AND ${publicCheckCondition(3, 4)}
         ORDER BY c.created_at DESC, c.uid DESC
         LIMIT 1`,
-      values: [namespace, name],
+      values: [namespace, name, ...this.scope],
     });
     return rows[0] ?? null;
   }

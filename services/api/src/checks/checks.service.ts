@@ -41,7 +41,7 @@ export class ChecksService {
     const daysByUid = groupByUid(days);
     const hoursByUid = groupByUid(hours);
     const items = rows.map((row) => {
-      const dto = this.toDto(row, totalsByUid.get(row.uid));
+      const dto = this.toDto(row, totalsByUid.get(row.uid), this.config.STATUS_PAGE_SHOW_NAMES);
       if (query.include === 'history') dto.history = history(now, daysByUid.get(row.uid) ?? [], hoursByUid.get(row.uid) ?? []);
       return dto;
     });
@@ -60,7 +60,8 @@ export class ChecksService {
       this.repository.latestResults(row.uid, resultCount),
     ]);
     return {
-      ...this.toDto(row, totals.get(row.uid)),
+      // The caller named the check, so naming it back reveals nothing.
+      ...this.toDto(row, totals.get(row.uid), true),
       hourly: latencySeries(historyHours(now), hours),
       daily: latencySeries(historyDays(now), days),
       results: results.map((r) => ({
@@ -76,9 +77,10 @@ export class ChecksService {
 
   /**
    * The public shape of a check. The target URL and the probe's error message
-   * (which names the target host) appear only when the operator opted in.
+   * (which names the target host) appear only when the operator opted in;
+   * the namespace and object name with `withNames`.
    */
-  private toDto(row: CheckRow, totals: UptimeTotalsRow | undefined): CheckDto {
+  private toDto(row: CheckRow, totals: UptimeTotalsRow | undefined, withNames: boolean): CheckDto {
     const uptime: UptimeDto = {
       '24h': uptimePercent(totals?.successes_24h ?? 0, totals?.probes_24h ?? 0),
       '7d': uptimePercent(totals?.successes_7d ?? 0, totals?.probes_7d ?? 0),
@@ -86,8 +88,8 @@ export class ChecksService {
       '90d': uptimePercent(totals?.successes_90d ?? 0, totals?.probes_90d ?? 0),
     };
     return {
-      namespace: row.namespace,
-      name: row.name,
+      id: row.uid,
+      ...(withNames ? { namespace: row.namespace, name: row.name } : {}),
       displayName: row.display_name || row.name,
       group: row.group_name || null,
       state: row.state,

@@ -50,22 +50,22 @@ export class EventsController {
   @ApiOperation({ summary: 'The latest state transitions of all published checks, newest first' })
   @ApiOkResponse({ type: RecentEventsDto })
   recent(@Query() query: RecentEventsQuery): Promise<RecentEventsDto> {
-    return this.cache.get(JSON.stringify(['events', query.limit]), async () => ({ items: (await this.events.recent(query.limit)).map((r) => this.toDto(r)) }));
+    return this.cache.get(JSON.stringify(['events', query.limit]), async () => ({ items: (await this.events.recent(query.limit)).map((r) => this.toDto(r, this.config.STATUS_PAGE_SHOW_NAMES)) }));
   }
 
   private async loadForCheck(namespace: string, name: string, query: PageQuery): Promise<EventPageDto> {
     const check = await this.checks.findPublished(namespace, name);
     if (!check) throw new NotFoundException(`no published check ${namespace}/${name}`);
     const [rows, total] = await Promise.all([this.events.forCheck(check.uid, query.limit, query.offset), this.events.countForCheck(check.uid)]);
-    return { items: rows.map((r) => this.toDto(r)), total, limit: query.limit, offset: query.offset };
+    // The caller named the check, so naming it back reveals nothing.
+    return { items: rows.map((r) => this.toDto(r, true)), total, limit: query.limit, offset: query.offset };
   }
 
-  /** The probe's message names the target host, so it is public only when the operator opted in. */
-  private toDto(row: TransitionRow): EventDto {
+  /** The probe's message names the target host, so it is public only when the operator opted in; so are namespace and name (`withNames`). */
+  private toDto(row: TransitionRow, withNames: boolean): EventDto {
     return {
       id: row.id,
-      namespace: row.namespace,
-      name: row.name,
+      ...(withNames ? { namespace: row.namespace, name: row.name } : {}),
       displayName: row.display_name || row.name,
       group: row.group_name || null,
       from: row.from_state,

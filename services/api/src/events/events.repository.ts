@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChecksRow, TransitionsRow } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
+import { publicCheckCondition, scopeParams } from '../common/publish-scope.js';
 import { PG_POOL } from '../common/tokens.js';
+import { API_CONFIG, type ApiConfig } from '../config/api-config.js';
 
 export type TransitionRow = Pick<TransitionsRow, 'id' | 'namespace' | 'name' | 'from_state' | 'to_state' | 'at' | 'code' | 'latency_ms' | 'reason' | 'message'> &
   Pick<ChecksRow, 'display_name' | 'group_name'>;
@@ -11,7 +13,14 @@ const TRANSITION_COLUMNS = `t.id, t.namespace, t.name, c.display_name, c.group_n
 /** Transitions of published checks, newest first. */
 @Injectable()
 export class EventsRepository {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  private readonly scope: [string[] | null, string[] | null];
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(API_CONFIG) config: ApiConfig,
+  ) {
+    this.scope = scopeParams(config);
+  }
 
   async forCheck(uid: string, limit: number, offset: number): Promise<TransitionRow[]> {
     const { rows } = await this.pool.query<TransitionRow>({
@@ -41,10 +50,10 @@ export class EventsRepository {
       name: 'api_recent_transitions',
       text: `SELECT ${TRANSITION_COLUMNS}
         FROM vigil.transitions t JOIN vigil.checks c ON c.uid = t.check_uid
-        WHERE c.publish
+        WHERE ${publicCheckCondition(2, 3)}
         ORDER BY t.at DESC, t.id DESC
         LIMIT $1`,
-      values: [limit],
+      values: [limit, ...this.scope],
     });
     return rows;
   }

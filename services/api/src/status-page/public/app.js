@@ -145,7 +145,7 @@ function checkItem(check, now) {
   const dayCount = check.history?.days?.length ?? 90;
   return h(
     'li',
-    { className: 'check', dataset: { check: `${check.namespace}/${check.name}`, state: check.state } },
+    { className: 'check', dataset: { check: check.id, state: check.state } },
     h(
       'div',
       { className: 'check__head' },
