@@ -226,6 +226,7 @@ export class Scheduler {
           timeoutMs: spec.timeoutMs,
           expectStatusCodes: spec.expectStatusCodes,
           expectBodyContains: spec.expectBodyContains,
+          allowInsecureRedirects: spec.allowInsecureRedirects,
         },
         this.options.probeOptions,
       ).finally(() => metrics.inFlight.dec());
