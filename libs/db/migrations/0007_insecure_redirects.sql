@@ -48,63 +48,47 @@ $$;
 
 -- ---- Enforced on every write --------------------------------------------------
 
-CREATE FUNCTION vigil.redact_transition() RETURNS trigger
+-- Applies to NEW the rules its trigger names: each argument is column=rule,
+-- the rule url (vigil.redact_url), userinfo (vigil.redact_userinfo) or
+-- message (vigil.cap_message). Only the named columns are replaced.
+CREATE FUNCTION vigil.redact_columns() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+  arg text;
+  col text;
+  val text;
+  fixed jsonb := '{}';
 BEGIN
-  NEW.url := vigil.redact_url(NEW.url);
-  NEW.message := vigil.cap_message(NEW.message);
+  FOREACH arg IN ARRAY TG_ARGV LOOP
+    col := split_part(arg, '=', 1);
+    val := to_jsonb(NEW) ->> col;
+    fixed := fixed || jsonb_build_object(col, CASE split_part(arg, '=', 2)
+      WHEN 'url' THEN vigil.redact_url(val)
+      WHEN 'userinfo' THEN vigil.redact_userinfo(val)
+      WHEN 'message' THEN vigil.cap_message(val)
+    END);
+  END LOOP;
+  NEW := jsonb_populate_record(NEW, fixed);
   RETURN NEW;
 END;
 $$;
+
 CREATE TRIGGER transitions_redact BEFORE INSERT OR UPDATE OF url, message ON vigil.transitions
   FOR EACH ROW WHEN (NEW.url ~ '[?#@]' OR char_length(NEW.message) > 1024)
-  EXECUTE FUNCTION vigil.redact_transition();
-
-CREATE FUNCTION vigil.redact_check() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  NEW.url := vigil.redact_userinfo(NEW.url);
-  NEW.last_message := vigil.cap_message(NEW.last_message);
-  RETURN NEW;
-END;
-$$;
+  EXECUTE FUNCTION vigil.redact_columns('url=url', 'message=message');
 CREATE TRIGGER checks_redact BEFORE INSERT OR UPDATE OF url, last_message ON vigil.checks
   FOR EACH ROW WHEN (NEW.url ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\\]*@' OR char_length(NEW.last_message) > 1024)
-  EXECUTE FUNCTION vigil.redact_check();
-
-CREATE FUNCTION vigil.cap_probe_message() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  NEW.message := vigil.cap_message(NEW.message);
-  RETURN NEW;
-END;
-$$;
+  EXECUTE FUNCTION vigil.redact_columns('url=userinfo', 'last_message=message');
 -- On the partitioned table: every partition, present and future, has it.
 CREATE TRIGGER probe_results_cap BEFORE INSERT ON vigil.probe_results
   FOR EACH ROW WHEN (char_length(NEW.message) > 1024)
-  EXECUTE FUNCTION vigil.cap_probe_message();
-
-CREATE FUNCTION vigil.cap_delivery_error() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  NEW.last_error := vigil.cap_message(NEW.last_error);
-  RETURN NEW;
-END;
-$$;
+  EXECUTE FUNCTION vigil.redact_columns('message=message');
 CREATE TRIGGER webhook_deliveries_cap BEFORE INSERT OR UPDATE OF last_error ON vigil.webhook_deliveries
   FOR EACH ROW WHEN (char_length(NEW.last_error) > 1024)
-  EXECUTE FUNCTION vigil.cap_delivery_error();
-
-CREATE FUNCTION vigil.cap_attempt_error() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  NEW.error := vigil.cap_message(NEW.error);
-  RETURN NEW;
-END;
-$$;
+  EXECUTE FUNCTION vigil.redact_columns('last_error=message');
 CREATE TRIGGER webhook_attempts_cap BEFORE INSERT OR UPDATE OF error ON vigil.webhook_attempts
   FOR EACH ROW WHEN (char_length(NEW.error) > 1024)
-  EXECUTE FUNCTION vigil.cap_attempt_error();
+  EXECUTE FUNCTION vigil.redact_columns('error=message');
 
 -- ---- The watcher's write, with the new column ------------------------------------
 
