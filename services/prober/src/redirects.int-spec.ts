@@ -163,6 +163,11 @@ describe('stored messages', () => {
     const row = await waitForState(uid, 'down');
     expect(row.last_reason).toBe('BodyMismatch');
     expect((row.last_message as string).length).toBe(1024);
+    // The transition is written at once, the result with the next batch.
+    await waitFor('the result row', async () => (await t.pool.query(`SELECT 1 FROM vigil.probe_results WHERE check_uid = $1`, [uid])).rowCount! > 0, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     const lengths = await t.pool.query<{ n: number }>(
       `SELECT char_length(message) AS n FROM vigil.transitions WHERE check_uid = $1
        UNION ALL SELECT char_length(message) FROM vigil.probe_results WHERE check_uid = $1`,
