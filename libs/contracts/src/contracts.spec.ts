@@ -11,6 +11,10 @@ import {
   isCheckEventType,
   isCheckState,
   isWebhookId,
+  MESSAGE_MAX_CHARS,
+  capMessage,
+  redactUrl,
+  redactUserinfo,
 } from './index.js';
 
 describe('states and events', () => {
@@ -61,5 +65,47 @@ describe('names', () => {
   it('probe failure reasons are distinct Kubernetes condition reasons', () => {
     expect(new Set(PROBE_FAILURE_REASONS).size).toBe(PROBE_FAILURE_REASONS.length);
     for (const reason of PROBE_FAILURE_REASONS) expect(reason).toMatch(/^[A-Z][A-Za-z0-9]*$/);
+  });
+});
+
+describe('redaction', () => {
+  it.each([
+    ['https://example.com', 'https://example.com'],
+    ['https://example.com/health', 'https://example.com/health'],
+    ['https://h/p?token=secret', 'https://h/p?token=REDACTED'],
+    ['https://h/p?token=secret&page=2', 'https://h/p?token=REDACTED&page=REDACTED'],
+    ['https://h/p?secret', 'https://h/p?REDACTED'],
+    ['https://h/p?a=1&&b', 'https://h/p?a=REDACTED&&REDACTED'],
+    ['https://h/p?', 'https://h/p'],
+    ['https://h/p?a==b', 'https://h/p?a=REDACTED'],
+    ['https://user:pass@h:8443/p', 'https://REDACTED@h:8443/p'],
+    ['https://user@h/p', 'https://REDACTED@h/p'],
+    ['https://a@b:c@h/p?x=y#frag', 'https://REDACTED@h/p?x=REDACTED'],
+    ['https://h/p#access_token=t', 'https://h/p'],
+    ['https://h/users/@me?mail=a@b', 'https://h/users/@me?mail=REDACTED'],
+    ['https://h\\@evil/p', 'https://h\\@evil/p'],
+    ['/relative?token=t', '/relative?token=REDACTED'],
+    ['not a url', 'not a url'],
+    ['', ''],
+  ])('%s → %s', (url, redacted) => {
+    expect(redactUrl(url)).toBe(redacted);
+    expect(redactUrl(redactUrl(url))).toBe(redacted);
+  });
+
+  it('replaces only userinfo for storage', () => {
+    expect(redactUserinfo('https://u:p@h/p?token=t')).toBe('https://REDACTED@h/p?token=t');
+    expect(redactUserinfo('https://h/@me?mail=a@b')).toBe('https://h/@me?mail=a@b');
+    expect(redactUserinfo('mailto:a@b')).toBe('mailto:a@b');
+  });
+
+  it('caps messages at MESSAGE_MAX_CHARS code points, ending in an ellipsis', () => {
+    expect(capMessage(null)).toBeNull();
+    expect(capMessage('x'.repeat(MESSAGE_MAX_CHARS))).toBe('x'.repeat(MESSAGE_MAX_CHARS));
+    const capped = capMessage('x'.repeat(5000));
+    expect(capped).toHaveLength(MESSAGE_MAX_CHARS);
+    expect(capped.endsWith('…')).toBe(true);
+    // Astral characters count once, as Postgres counts them.
+    expect(Array.from(capMessage('😀'.repeat(MESSAGE_MAX_CHARS)))).toHaveLength(MESSAGE_MAX_CHARS);
+    expect(Array.from(capMessage('😀'.repeat(MESSAGE_MAX_CHARS + 1)))).toHaveLength(MESSAGE_MAX_CHARS);
   });
 });

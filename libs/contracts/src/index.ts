@@ -9,3 +9,4 @@ export * from './deliveries.js';
 export * from './webhook.js';
 export * from './rows.js';
 export * from './namespaces.js';
+export * from './redaction.js';

@@ -10,6 +10,10 @@ export const PROBE_FAILURE_REASONS = [
   'Blocked',
   'TooManyRedirects',
   'ProtocolError',
+  /** A redirect from https to http, refused unless the check sets spec.allowInsecureRedirects. */
+  'InsecureRedirect',
+  /** The stored spec breaks a rule the CRD enforces only for new objects (userinfo in the URL). */
+  'InvalidSpec',
 ] as const;
 export type ProbeFailureReason = (typeof PROBE_FAILURE_REASONS)[number];
 

@@ -22,6 +22,8 @@ export interface ChecksRow {
   expect_body_contains: string | null;
   failure_threshold: number;
   success_threshold: number;
+  /** spec.allowInsecureRedirects (migration 0007). */
+  allow_insecure_redirects: boolean;
   paused: boolean;
   publish: boolean;
   display_name: string | null;
@@ -63,6 +65,7 @@ export const WATCHER_COLUMNS = [
   'publish',
   'display_name',
   'group_name',
+  'allow_insecure_redirects',
 ] as const;
 export type WatcherColumn = (typeof WATCHER_COLUMNS)[number];
 
@@ -96,6 +99,7 @@ export const CHECK_ROW_DEFAULTS: Readonly<Omit<CheckUpsert, 'uid' | 'namespace' 
   publish: true,
   display_name: null,
   group_name: null,
+  allow_insecure_redirects: false,
   seed_state: null,
   seed_state_since: null,
 };

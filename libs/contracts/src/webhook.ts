@@ -1,4 +1,5 @@
 import type { CheckEventType } from './events.js';
+import { capMessage, redactUrl } from './redaction.js';
 import type { CheckState } from './states.js';
 
 /**
@@ -52,7 +53,8 @@ export interface TransitionFacts {
 }
 
 /**
- * The body vigil.webhook_payload() builds for a transition, as a value: what
+ * The body vigil.webhook_payload() builds for a transition (whose URL the
+ * transition log stores redacted and message capped), as a value: what
  * tests compare the stored and sent bodies with. Production bodies are built
  * in SQL only, with the outbox row.
  */
@@ -62,14 +64,14 @@ export function webhookPayloadOf(t: TransitionFacts, type: CheckEventType): Chec
     type,
     timestamp: at,
     data: {
-      check: { namespace: t.namespace, name: t.name, uid: t.uid, url: t.url },
+      check: { namespace: t.namespace, name: t.name, uid: t.uid, url: redactUrl(t.url) },
       from: t.from,
       to: t.to,
       since: at,
       code: t.code,
       latencyMs: t.latencyMs,
       reason: t.reason,
-      message: t.message,
+      message: capMessage(t.message),
     },
   };
 }

@@ -6,8 +6,12 @@ import {
   CHECK_EVENT_TYPES,
   CHECK_STATES,
   DELIVERY_STATUSES,
+  MESSAGE_MAX_CHARS,
   WEBHOOK_ID_PATTERN,
+  capMessage,
   eventFor,
+  redactUrl,
+  redactUserinfo,
   webhookPayloadOf,
   type CheckUpsert,
   type CheckWebhookPayload,
@@ -15,7 +19,7 @@ import {
 import { loadUptimeCheckCrd } from '@vigil/k8s';
 import { PostgresServer, type TestDatabase } from '@vigil/testing';
 import { createPool, type Pool } from './pool.js';
-import { migrate } from './migrate.js';
+import { loadMigrations, migrate } from './migrate.js';
 
 // The SQL and CRD spellings of the vocabulary, and the contract writes of
 // migration 0006, checked against the one definition in @vigil/contracts.
@@ -197,6 +201,136 @@ describe('the contract writes', () => {
       expect((await pool.query(`SELECT count(*)::int AS n FROM vigil.webhook_deliveries`)).rows).toEqual([{ n: 1 }]);
     } finally {
       await transitions.close();
+    }
+  });
+});
+
+describe('redaction and message caps (migration 0007)', () => {
+  const URLS = [
+    'https://example.com',
+    'https://h/p?token=secret&page=2',
+    'https://h/p?secret',
+    'https://h/p?a=1&&b',
+    'https://h/p?',
+    'https://h/p?a==b',
+    'https://user:pass@h:8443/p',
+    'https://a@b:c@h/p?x=y#frag',
+    'https://h/p#access_token=t',
+    'https://h/users/@me?mail=a@b',
+    'https://h\\@evil/p',
+    'HTTP://U@H/P?Q=1',
+    '/relative?token=t',
+    'not a url',
+    '',
+    'https://h/ü?ключ=значение',
+  ];
+
+  it('vigil.redact_url, vigil.redact_userinfo and vigil.cap_message are redactUrl, redactUserinfo and capMessage', async () => {
+    const { rows } = await pool.query<{ url: string; redacted: string; userinfo: string }>(
+      `SELECT u AS url, vigil.redact_url(u) AS redacted, vigil.redact_userinfo(u) AS userinfo FROM unnest($1::text[]) AS u`,
+      [URLS],
+    );
+    expect(rows).toEqual(URLS.map((url) => ({ url, redacted: redactUrl(url), userinfo: redactUserinfo(url) })));
+    expect((await pool.query(`SELECT vigil.redact_url(NULL) AS r`)).rows).toEqual([{ r: null }]);
+    const messages = [null, '', 'short', 'x'.repeat(MESSAGE_MAX_CHARS), 'x'.repeat(MESSAGE_MAX_CHARS + 1), '😀'.repeat(MESSAGE_MAX_CHARS + 5)];
+    const capped = await pool.query<{ m: string | null }>(`SELECT vigil.cap_message(m) AS m FROM unnest($1::text[]) WITH ORDINALITY AS q(m, i) ORDER BY i`, [messages]);
+    expect(capped.rows.map((r) => r.m)).toEqual(messages.map((m) => capMessage(m)));
+  });
+
+  it('every write stores URLs redacted and messages capped, whatever the caller passes; upsert_checks keeps allow_insecure_redirects and never stores userinfo', async () => {
+    const separate = await server.createDatabase('vigil_redaction');
+    const p = createPool({ connectionString: separate.url, applicationName: 'redaction-test', max: 2 });
+    try {
+      await migrate(p);
+      const uid = '6a1b0e0e-0000-4000-8000-000000000007';
+      const row = { ...upsert({ uid, url: 'https://user:pw@shop.example.com/health?token=t' }), allow_insecure_redirects: true };
+      expect((await p.query(`SELECT * FROM vigil.upsert_checks($1)`, [JSON.stringify([row])])).rows).toEqual([{ inserted: 1, updated: 0 }]);
+      expect((await p.query(`SELECT url, allow_insecure_redirects FROM vigil.checks WHERE uid = $1`, [uid])).rows).toEqual([
+        { url: 'https://REDACTED@shop.example.com/health?token=t', allow_insecure_redirects: true },
+      ]);
+      // The opt-in is part of the spec: changing it alone updates the row and makes it due.
+      await p.query(`UPDATE vigil.checks SET next_due_at = now() + interval '1 hour' WHERE uid = $1`, [uid]);
+      expect((await p.query(`SELECT * FROM vigil.upsert_checks($1)`, [JSON.stringify([{ ...row, allow_insecure_redirects: false }])])).rows).toEqual([{ inserted: 0, updated: 1 }]);
+      expect((await p.query(`SELECT allow_insecure_redirects, next_due_at <= now() AS due FROM vigil.checks WHERE uid = $1`, [uid])).rows).toEqual([
+        { allow_insecure_redirects: false, due: true },
+      ]);
+
+      await p.query(`INSERT INTO vigil.webhook_receivers (name, url, events) VALUES ('all', 'https://hooks.example.com/all', '{check.down,check.up}')`);
+      const long = 'y'.repeat(3000);
+      const at = '2026-06-06T22:41:05.123Z';
+      await p.query(`SELECT * FROM vigil.record_transition($1, 'shop', 'web', $2, 1, 'pending', 'down', $3, 503, 9, 'UnexpectedStatus', $4, 'check.down')`, [
+        uid,
+        'https://u:p@shop.example.com/health?token=t',
+        at,
+        long,
+      ]);
+      const t = await p.query(`SELECT url, message FROM vigil.transitions WHERE check_uid = $1`, [uid]);
+      expect(t.rows).toEqual([{ url: 'https://REDACTED@shop.example.com/health?token=REDACTED', message: capMessage(long) }]);
+      expect((await p.query(`SELECT last_message FROM vigil.checks WHERE uid = $1`, [uid])).rows).toEqual([{ last_message: capMessage(long) }]);
+      const facts = { uid, namespace: 'shop', name: 'web', url: 'https://u:p@shop.example.com/health?token=t', from: 'pending', to: 'down', at: new Date(at) } as const;
+      expect((await p.query(`SELECT payload FROM vigil.webhook_deliveries`)).rows).toEqual([
+        { payload: webhookPayloadOf({ ...facts, code: 503, latencyMs: 9, reason: 'UnexpectedStatus', message: long }, 'check.down') },
+      ]);
+      // Any writer, not only the functions: the alerter's own queries, a hand-written row.
+      await p.query(`UPDATE vigil.webhook_deliveries SET last_error = repeat('e', 3000)`);
+      await p.query(
+        `INSERT INTO vigil.webhook_attempts (delivery_id, attempt, started_at, duration_ms, error) SELECT id, 1, now(), 1, repeat('e', 3000) FROM vigil.webhook_deliveries`,
+      );
+      await p.query(`UPDATE vigil.checks SET url = 'http://a:b@shop.example.com/', last_message = repeat('m', 3000) WHERE uid = $1`, [uid]);
+      await p.query(
+        `INSERT INTO vigil.transitions (check_uid, namespace, name, url, generation, from_state, to_state, at, code, message)
+         VALUES ($1, 'shop', 'web', 'https://shop.example.com/?k=v#f', 1, 'down', 'up', now(), 200, repeat('t', 3000))`,
+        [uid],
+      );
+      const lengths = await p.query(
+        `SELECT (SELECT char_length(last_error) FROM vigil.webhook_deliveries) AS delivery, (SELECT char_length(error) FROM vigil.webhook_attempts) AS attempt,
+                (SELECT char_length(last_message) FROM vigil.checks) AS check, (SELECT url FROM vigil.checks) AS url,
+                (SELECT char_length(message) FROM vigil.transitions WHERE to_state = 'up') AS transition, (SELECT url FROM vigil.transitions WHERE to_state = 'up') AS transition_url`,
+      );
+      expect(lengths.rows).toEqual([
+        { delivery: MESSAGE_MAX_CHARS, attempt: MESSAGE_MAX_CHARS, check: MESSAGE_MAX_CHARS, url: 'http://REDACTED@shop.example.com/', transition: MESSAGE_MAX_CHARS, transition_url: 'https://shop.example.com/?k=REDACTED' },
+      ]);
+    } finally {
+      await p.end();
+    }
+  });
+
+  it('redacts and caps what was stored before it', async () => {
+    const old = await server.createDatabase('vigil_before_0007');
+    const p = createPool({ connectionString: old.url, applicationName: 'migration-0007-test', max: 2 });
+    try {
+      const all = await loadMigrations();
+      await migrate(p, all.filter((m) => m.id < 7));
+      const uid = '6a1b0e0e-0000-4000-8000-000000000070';
+      const { allow_insecure_redirects: _new, ...before } = upsert({ uid, url: 'https://user:pw@shop.example.com/health?token=t' });
+      await p.query(`SELECT * FROM vigil.upsert_checks($1)`, [JSON.stringify([before])]);
+      await p.query(`INSERT INTO vigil.webhook_receivers (name, url, events) VALUES ('all', 'https://hooks.example.com/all', '{check.down,check.up}')`);
+      await p.query(`SELECT * FROM vigil.record_transition($1, 'shop', 'web', $2, 1, 'pending', 'down', now(), 302, 9, 'TooManyRedirects', $3, 'check.down')`, [
+        uid,
+        'https://user:pw@shop.example.com/health?token=t',
+        'more than 5 redirects (last to https://elsewhere.example.com/login?session=abc)',
+      ]);
+      await p.query(
+        `INSERT INTO vigil.webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, alerter)
+         SELECT id, 1, now(), 5, NULL, repeat('e', 2000), 'alerter-0' FROM vigil.webhook_deliveries`,
+      );
+      await migrate(p, all);
+      expect((await p.query(`SELECT url, last_message, allow_insecure_redirects FROM vigil.checks`)).rows).toEqual([
+        {
+          url: 'https://REDACTED@shop.example.com/health?token=t',
+          last_message: 'more than 5 redirects (last to https://elsewhere.example.com/login?session=REDACTED)',
+          allow_insecure_redirects: false,
+        },
+      ]);
+      const t = await p.query(`SELECT url, message FROM vigil.transitions`);
+      expect(t.rows).toEqual([
+        { url: 'https://REDACTED@shop.example.com/health?token=REDACTED', message: 'more than 5 redirects (last to https://elsewhere.example.com/login?session=REDACTED)' },
+      ]);
+      const d = await p.query<{ payload: CheckWebhookPayload }>(`SELECT payload FROM vigil.webhook_deliveries`);
+      expect(d.rows.map((r) => [r.payload.data.check.url, r.payload.data.message])).toEqual([[t.rows[0].url, t.rows[0].message]]);
+      expect((await p.query(`SELECT char_length(error) AS n FROM vigil.webhook_attempts`)).rows).toEqual([{ n: MESSAGE_MAX_CHARS }]);
+    } finally {
+      await p.end();
     }
   });
 });

@@ -72,6 +72,7 @@ describe('the UptimeCheck CRD on a real API server', () => {
       failureThreshold: 1,
       successThreshold: 1,
       paused: false,
+      allowInsecureRedirects: false,
       statusPage: { publish: true },
     });
   });
@@ -87,6 +88,7 @@ describe('the UptimeCheck CRD on a real API server', () => {
       failureThreshold: 3,
       successThreshold: 2,
       paused: true,
+      allowInsecureRedirects: true,
       statusPage: { publish: false, displayName: 'Internal', group: 'Backends' },
     };
     expect((await create(check('full', spec))).spec).toEqual(spec);
@@ -108,6 +110,9 @@ describe('the UptimeCheck CRD on a real API server', () => {
     { what: 'an unknown method', spec: { url: 'https://example.com', method: 'BREW' }, field: 'spec.method', text: 'Unsupported value' },
     { what: 'a header name with a space', spec: { url: 'https://example.com', headers: { 'Bad Name': 'x' } }, field: 'spec.headers', text: 'header names must be HTTP tokens' },
     { what: 'no URL at all', spec: { interval: '30s' }, field: 'spec.url', text: 'Required value' },
+    { what: 'userinfo in the URL', spec: { url: 'https://user:secret@example.com/health' }, field: 'spec.url', text: 'url must not contain userinfo (user:password@): put credentials in headers, e.g. Authorization' },
+    { what: 'a user name alone in the URL', spec: { url: 'http://admin@example.com' }, field: 'spec.url', text: 'url must not contain userinfo' },
+    { what: 'an empty userinfo', spec: { url: 'https://@example.com' }, field: 'spec.url', text: 'url must not contain userinfo' },
   ])('refuses $what, naming $field', async ({ spec, field, text }) => {
     const message = await refusal(`bad-${Math.random().toString(36).slice(2, 8)}`, spec);
     expect(message).toContain(field);
@@ -157,6 +162,11 @@ describe('the UptimeCheck CRD on a real API server', () => {
   it('accepts ordinary headers, including ones that merely contain a forbidden name', async () => {
     const headers = { Authorization: 'Bearer t', 'X-Host': 'a', 'X-Forwarded-Host': 'b', 'Te-Extra': 'c', Accept: 'text/plain' };
     expect((await create(check('ordinary-headers', { url: 'https://example.com', headers }))).spec.headers).toEqual(headers);
+  });
+
+  it('accepts an @ after the host: only userinfo is refused', async () => {
+    const url = 'https://example.com/users/@me?mail=a@example.org#x@y';
+    expect((await create(check('at-in-path', { url }))).spec.url).toBe(url);
   });
 
   it('caps the timeout at 60s, naming the field', async () => {

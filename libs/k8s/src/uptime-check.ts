@@ -34,6 +34,8 @@ export interface UptimeCheckSpec {
   failureThreshold: number;
   successThreshold: number;
   paused: boolean;
+  /** Follow redirects from https to http (default false: the probe fails with InsecureRedirect). */
+  allowInsecureRedirects?: boolean;
   statusPage: { publish: boolean; displayName?: string; group?: string };
 }
 

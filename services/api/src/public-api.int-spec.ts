@@ -239,8 +239,13 @@ describe('what the public never sees', () => {
 
   it('shows URLs and messages only when the operator opts in with STATUS_PAGE_SHOW_URLS=true, and still never headers or unpublished checks', async () => {
     const list = await request(appShowingUrls.getHttpServer()).get('/api/v1/checks?group=Core').expect(200);
-    expect(list.body.items[0]).toMatchObject({ displayName: 'Public API', url: SECRET_URL, message: null });
-    expect(list.body.items[1]).toMatchObject({ displayName: 'Website', url: SECRET_URL, message: SECRET_MESSAGE });
+    // The target, redacted: a query value may be a credential.
+    const shown = 'https://billing.secret-intranet.example/health?key=REDACTED';
+    expect(list.body.items[0]).toMatchObject({ displayName: 'Public API', url: shown, message: null });
+    expect(list.body.items[1]).toMatchObject({ displayName: 'Website', url: shown, message: SECRET_MESSAGE });
+    expect(list.text).not.toContain('hunter2');
+    const detail = await request(appShowingUrls.getHttpServer()).get('/api/v1/checks/default/web').expect(200);
+    expect(detail.body).toMatchObject({ url: shown });
     expect(list.text).not.toContain(HEADER_VALUE);
     expect(list.text).not.toContain(HIDDEN_NAME);
     const events = await request(appShowingUrls.getHttpServer()).get('/api/v1/events').expect(200);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api } from '@kubernetes/client-node';
+import { capMessage } from '@vigil/contracts';
 import { UPTIME_CHECK } from '@vigil/k8s';
 
 export interface CheckRef {
@@ -36,7 +37,7 @@ export class EventRecorder {
     if (known) {
       try {
         await this.core.patchNamespacedEvent(
-          { namespace: ref.namespace, name: known.name, body: { count: known.count + 1, lastTimestamp: at, message: truncate(message) } },
+          { namespace: ref.namespace, name: known.name, body: { count: known.count + 1, lastTimestamp: at, message: capMessage(message) } },
           MERGE_PATCH,
         );
         known.count += 1;
@@ -56,7 +57,7 @@ export class EventRecorder {
         involvedObject: { apiVersion: UPTIME_CHECK.apiVersion, kind: UPTIME_CHECK.kind, namespace: ref.namespace, name: ref.name, uid: ref.uid },
         type,
         reason,
-        message: truncate(message),
+        message: capMessage(message),
         count: 1,
         firstTimestamp: at,
         lastTimestamp: at,
@@ -74,8 +75,4 @@ export class EventRecorder {
     this.seen.set(key, value);
     if (this.seen.size > CACHE_LIMIT) this.seen.delete(this.seen.keys().next().value!);
   }
-}
-
-function truncate(message: string): string {
-  return message.length <= 1024 ? message : `${message.slice(0, 1023)}…`;
 }

@@ -1,4 +1,5 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import { redactUrl } from '@vigil/contracts';
 import { Backoff, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, type UptimeCheckStatus } from '@vigil/k8s';
 import type { Logger } from '@vigil/service-runtime';
@@ -226,8 +227,10 @@ function bodyMessage(body: unknown): string {
   }
 }
 
+/** The transition log stores the URL redacted already (migration 0007); redacted again here, since an Event is public to the namespace. */
 function transitionMessage(t: PendingTransition): string {
-  if (t.to === 'up') return `${t.url} is up (${t.code ? `HTTP ${t.code}` : 'no HTTP response'}${t.latencyMs !== null ? ` in ${t.latencyMs} ms` : ''}), was ${t.from}`;
+  const url = redactUrl(t.url);
+  if (t.to === 'up') return `${url} is up (${t.code ? `HTTP ${t.code}` : 'no HTTP response'}${t.latencyMs !== null ? ` in ${t.latencyMs} ms` : ''}), was ${t.from}`;
   const why = [t.reason, t.message].filter(Boolean).join(': ') || (t.code ? `HTTP ${t.code}` : 'no HTTP response');
-  return `${t.url} is down: ${why}; was ${t.from}`;
+  return `${url} is down: ${why}; was ${t.from}`;
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { redactUrl } from '@vigil/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api-config.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import type { Page } from '../common/pagination.js';
@@ -98,7 +99,8 @@ export class ChecksService {
       latencyMs: row.last_latency_ms,
       lastProbeAt: row.last_probe_at?.toISOString() ?? null,
       reason: row.last_reason,
-      ...(this.config.STATUS_PAGE_SHOW_URLS ? { url: row.url, message: row.last_message } : {}),
+      // The check's target, redacted: its query or userinfo may be a credential.
+      ...(this.config.STATUS_PAGE_SHOW_URLS ? { url: redactUrl(row.url), message: row.last_message } : {}),
       uptime,
     };
   }

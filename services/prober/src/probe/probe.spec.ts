@@ -7,6 +7,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { MESSAGE_MAX_CHARS } from '@vigil/contracts';
 import { createAddressPolicy, type HostResolver } from '@vigil/net-guard';
 import { DEFAULT_PROBE_OPTIONS, probe, type ProbeOptions, type ProbeRequest } from './probe.js';
 import { LoopbackServers } from '@vigil/testing';
@@ -21,6 +22,10 @@ let silentPort = 0;
 let tlsPort = 0;
 let closedPort = 0;
 let bigBodyBytesSent = 0;
+/** A second origin (another port): the headers each request to it carried. */
+let otherOrigin = '';
+const otherOriginHeaders: Array<Record<string, string | string[] | undefined>> = [];
+const sameOriginHeaders: Array<Record<string, string | string[] | undefined>> = [];
 
 const listen = (server: Server | TcpServer) => loopback.listen(server);
 
@@ -60,12 +65,25 @@ beforeAll(async () => {
           return void res.writeHead(Number(url.searchParams.get('code') ?? 302), { location: url.searchParams.get('url')! }).end();
         case '/echo-method':
           return void res.end(req.method);
+        case '/headers':
+          sameOriginHeaders.push(req.headers);
+          return void res.end('seen');
         default:
           return void res.writeHead(404).end();
       }
     }),
   );
   base = `http://127.0.0.1:${port}`;
+  const otherPort = await listen(
+    createHttpServer((req, res) => {
+      otherOriginHeaders.push(req.headers);
+      const url = new URL(req.url!, 'http://x');
+      // Back to the first origin: the dropped headers stay dropped.
+      if (url.pathname === '/back') return void res.writeHead(302, { location: `${base}/headers` }).end();
+      res.end('other');
+    }),
+  );
+  otherOrigin = `http://127.0.0.1:${otherPort}`;
   garbagePort = await listen(createTcpServer((s) => s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n')));
   silentPort = await listen(createTcpServer(() => undefined));
   const dir = await mkdtemp(join(tmpdir(), 'vigil-probe-'));
@@ -86,7 +104,7 @@ afterAll(async () => {
 });
 
 function request(url: string, extra: Partial<ProbeRequest> = {}): ProbeRequest {
-  return { url, method: 'GET', headers: {}, timeoutMs: 2_000, expectStatusCodes: ['200-399'], expectBodyContains: null, ...extra };
+  return { url, method: 'GET', headers: {}, timeoutMs: 2_000, expectStatusCodes: ['200-399'], expectBodyContains: null, allowInsecureRedirects: false, ...extra };
 }
 
 describe('a probe', () => {
@@ -124,6 +142,47 @@ describe('a probe', () => {
     const to = (code: number) => `${base}/to?code=${code}&url=${encodeURIComponent('/echo-method')}`;
     expect(await probe(request(to(303), { method: 'POST', expectBodyContains: 'GET' }), options)).toMatchObject({ ok: true, redirects: 1 });
     expect(await probe(request(to(307), { method: 'POST', expectBodyContains: 'POST' }), options)).toMatchObject({ ok: true, redirects: 1 });
+  });
+
+  it("sends the check's headers to its own origin only, on every hop", async () => {
+    const headers = { Authorization: 'Bearer s3cret', Cookie: 'sid=s3cret', 'X-Api-Key': 's3cret' };
+    const to = (url: string) => `${base}/to?code=302&url=${encodeURIComponent(url)}`;
+    sameOriginHeaders.length = 0;
+    otherOriginHeaders.length = 0;
+    // Same origin: kept.
+    expect(await probe(request(to('/headers'), { headers }), options)).toMatchObject({ ok: true, redirects: 1 });
+    expect(sameOriginHeaders).toEqual([expect.objectContaining({ authorization: 'Bearer s3cret', cookie: 'sid=s3cret', 'x-api-key': 's3cret' })]);
+    // Another port is another origin: none of them, and not again on the way back.
+    sameOriginHeaders.length = 0;
+    expect(await probe(request(to(`${otherOrigin}/back`), { headers }), options)).toMatchObject({ ok: true, redirects: 2 });
+    expect(otherOriginHeaders).toHaveLength(1);
+    expect(sameOriginHeaders).toHaveLength(1);
+    for (const seen of [...otherOriginHeaders, ...sameOriginHeaders]) {
+      expect(JSON.stringify(seen)).not.toContain('s3cret');
+      expect(seen['user-agent']).toBe(DEFAULT_PROBE_OPTIONS.userAgent);
+    }
+  });
+
+  it('refuses userinfo in the URL with InvalidSpec, without sending anything', async () => {
+    sameOriginHeaders.length = 0;
+    const outcome = await probe(request(`${base.replace('://', '://user:s3cret@')}/headers`), options);
+    expect(outcome).toMatchObject({ ok: false, code: 0, reason: 'InvalidSpec' });
+    expect(outcome.message).toMatch(/userinfo/);
+    expect(outcome.message).not.toContain('s3cret');
+    expect(sameOriginHeaders).toHaveLength(0);
+  });
+
+  it('redacts the redirect Location it quotes', async () => {
+    const outcome = await probe(request(`${base}/to?url=${encodeURIComponent('/ok?token=s3cret')}`), { ...options, maxRedirects: 0 });
+    expect(outcome).toMatchObject({ ok: false, reason: 'TooManyRedirects' });
+    expect(outcome.message).toContain('/ok?token=REDACTED');
+    expect(outcome.message).not.toContain('s3cret');
+  });
+
+  it('caps its message at MESSAGE_MAX_CHARS', async () => {
+    const outcome = await probe(request(`${base}/ok`, { expectBodyContains: 'y'.repeat(5000) }), options);
+    expect(outcome).toMatchObject({ ok: false, reason: 'BodyMismatch' });
+    expect(outcome.message).toHaveLength(MESSAGE_MAX_CHARS);
   });
 
   it('reads at most 64 KiB of a 50 MB body and stays fast', async () => {

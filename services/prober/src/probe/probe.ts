@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
-import type { ProbeFailureReason as ProbeReason } from '@vigil/contracts';
+import { capMessage, redactUrl, type ProbeFailureReason as ProbeReason } from '@vigil/contracts';
 import { classifyEgressError, guardedConnector, readCapped, type AddressPolicy, type HostResolver } from '@vigil/net-guard';
 import { parseStatusRanges, statusMatches } from './expectations.js';
 
@@ -12,6 +12,8 @@ export interface ProbeRequest {
   timeoutMs: number;
   expectStatusCodes: readonly string[];
   expectBodyContains: string | null;
+  /** spec.allowInsecureRedirects: follow a redirect from https to http instead of failing with InsecureRedirect. */
+  allowInsecureRedirects: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ export interface ProbeOutcome {
   /** The final HTTP status, 0 when there was no response. */
   code: number;
   reason: ProbeReason | null;
+  /** At most MESSAGE_MAX_CHARS; URLs in it (redirect locations) are redacted (redactUrl). */
   message: string | null;
   timings: PhaseTimings;
   redirects: number;
@@ -74,7 +77,11 @@ interface HopTimes {
  * One probe: a fresh connection per hop (no pool, so DNS, TCP and TLS are
  * measured and certificate changes seen every time), every connection through
  * the SSRF guard, redirects followed by hand up to a limit, all under one
- * deadline. Never throws: every failure becomes a reason.
+ * deadline. The check's headers go only to its own origin: a redirect to
+ * another scheme, host or port drops them for that hop and every later one
+ * (as browsers drop Authorization), and an https → http redirect fails with
+ * InsecureRedirect unless the check allows it. Never throws: every failure
+ * becomes a reason.
  */
 export async function probe(request: ProbeRequest, options: ProbeOptions, abort?: AbortSignal): Promise<ProbeOutcome> {
   const started = performance.now();
@@ -87,9 +94,15 @@ export async function probe(request: ProbeRequest, options: ProbeOptions, abort?
   try {
     url = new URL(request.url);
   } catch {
-    return failure('ProtocolError', `invalid URL ${JSON.stringify(request.url)}`, 0, started, undefined, 0);
+    return failure('ProtocolError', `invalid URL ${JSON.stringify(redactUrl(request.url))}`, 0, started, undefined, 0);
+  }
+  // The CRD refuses userinfo; an object stored before it did is refused here,
+  // rather than probed without the credentials it names.
+  if (url.username !== '' || url.password !== '') {
+    return failure('InvalidSpec', 'spec.url must not contain userinfo (user:password@): put credentials in spec.headers', 0, started, undefined, 0);
   }
   let method = request.method.toUpperCase();
+  let headers = request.headers;
   let redirects = 0;
   let hop: HopTimes = { start: started, secure: false };
 
@@ -114,7 +127,7 @@ export async function probe(request: ProbeRequest, options: ProbeOptions, abort?
       const response = await client.request({
         path: `${url.pathname}${url.search}`,
         method: method as 'GET',
-        headers: { 'user-agent': options.userAgent, ...request.headers },
+        headers: { 'user-agent': options.userAgent, ...headers },
         signal,
       });
       times.headers = performance.now();
@@ -123,14 +136,29 @@ export async function probe(request: ProbeRequest, options: ProbeOptions, abort?
       if (REDIRECT_STATUSES.has(response.statusCode) && typeof location === 'string') {
         await response.body.dump({ limit: 16 * 1024 }).catch(() => undefined);
         if (redirects >= options.maxRedirects) {
-          return failure('TooManyRedirects', `more than ${options.maxRedirects} redirects (last to ${location})`, response.statusCode, started, times, redirects);
+          return failure('TooManyRedirects', `more than ${options.maxRedirects} redirects (last to ${redactUrl(location)})`, response.statusCode, started, times, redirects);
         }
         redirects++;
+        let next: URL;
         try {
-          url = new URL(location, url);
+          next = new URL(location, url);
         } catch {
-          return failure('ProtocolError', `invalid redirect location ${JSON.stringify(location)}`, response.statusCode, started, times, redirects);
+          return failure('ProtocolError', `invalid redirect location ${JSON.stringify(redactUrl(location))}`, response.statusCode, started, times, redirects);
         }
+        if (url.protocol === 'https:' && next.protocol === 'http:' && !request.allowInsecureRedirects) {
+          return failure(
+            'InsecureRedirect',
+            `redirect from https to http (${redactUrl(next.href)}) refused: spec.allowInsecureRedirects is false`,
+            response.statusCode,
+            started,
+            times,
+            redirects,
+          );
+        }
+        // Authorization, Cookie and every other header of the check are for
+        // its own origin only; once dropped they stay dropped.
+        if (next.origin !== url.origin) headers = {};
+        url = next;
         // What browsers do: a 303, or a 301/302 after a POST, continues as GET.
         if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) method = 'GET';
         continue;
@@ -145,7 +173,7 @@ export async function probe(request: ProbeRequest, options: ProbeOptions, abort?
           ok: false,
           code: response.statusCode,
           reason: 'BodyMismatch',
-          message: `the first ${options.bodyLimitBytes / 1024} KiB of the body do not contain ${JSON.stringify(request.expectBodyContains)}`,
+          message: capMessage(`the first ${options.bodyLimitBytes / 1024} KiB of the body do not contain ${JSON.stringify(request.expectBodyContains)}`),
           timings,
           redirects,
         };
@@ -194,5 +222,5 @@ function timeoutMessage(times: HopTimes, timeoutMs: number): string {
 }
 
 function failure(reason: ProbeReason, message: string, code: number, started: number, times: HopTimes | undefined, redirects: number): ProbeOutcome {
-  return { ok: false, code, reason, message, timings: timingsOf(times ?? { start: started, secure: false }, started), redirects };
+  return { ok: false, code, reason, message: capMessage(message), timings: timingsOf(times ?? { start: started, secure: false }, started), redirects };
 }

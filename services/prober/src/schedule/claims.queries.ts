@@ -74,7 +74,7 @@ export async function claimDueChecks(
        FROM due
        WHERE c.uid = due.uid
        RETURNING c.uid, c.namespace, c.name, c.generation, c.labels, c.url, c.method, c.headers, c.interval_ms, c.timeout_ms,
-                 c.expect_status_codes, c.expect_body_contains, c.failure_threshold, c.success_threshold, c.next_due_at,
+                 c.expect_status_codes, c.expect_body_contains, c.failure_threshold, c.success_threshold, c.allow_insecure_redirects, c.next_due_at,
                  c.state, c.consecutive_failures, c.consecutive_successes`,
       [params.prober, horizon, params.limit, params.leaseMs, params.maxTimeoutMs, params.rooms.namespaces, params.rooms.rooms],
     );
@@ -99,6 +99,7 @@ export async function claimDueChecks(
           expectBodyContains: r.expect_body_contains,
           failureThreshold: r.failure_threshold,
           successThreshold: r.success_threshold,
+          allowInsecureRedirects: r.allow_insecure_redirects,
         },
       })),
     };

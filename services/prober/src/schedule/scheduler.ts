@@ -273,6 +273,7 @@ export class Scheduler {
           timeoutMs: Math.min(spec.timeoutMs, this.options.maxTimeoutMs),
           expectStatusCodes: spec.expectStatusCodes,
           expectBodyContains: spec.expectBodyContains,
+          allowInsecureRedirects: spec.allowInsecureRedirects,
         },
         this.options.probeOptions,
         this.abort.signal,

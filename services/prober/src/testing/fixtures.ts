@@ -36,6 +36,7 @@ export interface CheckFields {
   failureThreshold?: number;
   successThreshold?: number;
   paused?: boolean;
+  allowInsecureRedirects?: boolean;
   state?: CheckState;
 }
 
@@ -63,6 +64,7 @@ export async function insertChecks(pool: Pool, checks: readonly CheckFields[]): 
     failure_threshold: c.failureThreshold ?? 1,
     success_threshold: c.successThreshold ?? 1,
     paused: c.paused ?? false,
+    allow_insecure_redirects: c.allowInsecureRedirects ?? false,
     seed_state: c.state ?? 'pending',
   }));
   await pool.query(`SELECT * FROM vigil.upsert_checks($1::jsonb)`, [JSON.stringify(rows)]);

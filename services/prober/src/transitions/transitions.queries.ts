@@ -1,4 +1,4 @@
-import { eventFor } from '@vigil/contracts';
+import { eventFor, redactUrl } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import type { TransitionRecord } from '../types.js';
 
@@ -9,12 +9,14 @@ import type { TransitionRecord } from '../types.js';
  * outage, is left alone), the probe's result is stored with the state, the
  * transition is logged with one outbox row per matching enabled receiver, and
  * NOTIFY vigil_transitions wakes the alerter at commit. Returns the
- * transition's id, or null when nothing was recorded.
+ * transition's id, or null when nothing was recorded. The URL is stored
+ * redacted (redactUrl; a trigger on vigil.transitions does it again, and caps
+ * the message: migration 0007).
  */
 export async function recordTransition(pool: Pool, t: TransitionRecord): Promise<number | null> {
   const { rows } = await pool.query<{ transition_id: number }>(
     `SELECT transition_id FROM vigil.record_transition($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [t.uid, t.namespace, t.name, t.url, t.generation, t.from, t.to, new Date(t.at).toISOString(), t.code, t.latencyMs, t.reason, t.message, eventFor(t.to)],
+    [t.uid, t.namespace, t.name, redactUrl(t.url), t.generation, t.from, t.to, new Date(t.at).toISOString(), t.code, t.latencyMs, t.reason, t.message, eventFor(t.to)],
   );
   return rows[0]?.transition_id ?? null;
 }

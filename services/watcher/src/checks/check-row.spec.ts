@@ -35,6 +35,7 @@ describe('toCheckRow', () => {
         failureThreshold: 3,
         successThreshold: 2,
         paused: true,
+        allowInsecureRedirects: true,
         statusPage: { publish: false, displayName: 'Shop', group: 'Public' },
       }),
     );
@@ -57,9 +58,18 @@ describe('toCheckRow', () => {
       publish: false,
       display_name: 'Shop',
       group_name: 'Public',
+      allow_insecure_redirects: true,
       seed_state: null,
       seed_state_since: null,
     });
+  });
+
+  it('defaults allowInsecureRedirects to false for an object stored before the field existed', () => {
+    expect(toCheckRow(check({})).allow_insecure_redirects).toBe(false);
+  });
+
+  it('never stores userinfo: an object stored before the CRD refused it keeps REDACTED@ (the prober reports InvalidSpec)', () => {
+    expect(toCheckRow(check({ url: 'https://user:s3cret@example.com/health?token=t' })).url).toBe('https://REDACTED@example.com/health?token=t');
   });
 
   it('seeds the state from an existing status', () => {

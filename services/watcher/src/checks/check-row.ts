@@ -1,5 +1,5 @@
 import { parseDuration } from '@vigil/config';
-import { CHECK_ROW_DEFAULTS as DEFAULTS, isCheckState, type CheckUpsert } from '@vigil/contracts';
+import { CHECK_ROW_DEFAULTS as DEFAULTS, isCheckState, redactUserinfo, type CheckUpsert } from '@vigil/contracts';
 import type { UptimeCheck } from '@vigil/k8s';
 
 /** The watcher-owned columns of one `vigil.checks` row, plus the seed state used only when the row is new. */
@@ -43,7 +43,9 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
     name: meta.name,
     generation: meta.generation ?? DEFAULTS.generation,
     labels: meta.labels ?? DEFAULTS.labels,
-    url: spec.url,
+    // Userinfo is never stored: the CRD refuses it, an older object's is
+    // replaced by REDACTED@ and the prober reports the check InvalidSpec.
+    url: redactUserinfo(spec.url),
     method: spec.method ?? DEFAULTS.method,
     headers: spec.headers ?? DEFAULTS.headers,
     interval_ms: intervalMs,
@@ -56,6 +58,7 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
     publish: spec.statusPage?.publish ?? DEFAULTS.publish,
     display_name: spec.statusPage?.displayName || null,
     group_name: spec.statusPage?.group || null,
+    allow_insecure_redirects: spec.allowInsecureRedirects ?? DEFAULTS.allow_insecure_redirects,
     seed_state: seedState,
     seed_state_since: seedState ? seedSince : null,
   };
