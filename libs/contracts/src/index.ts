@@ -8,3 +8,4 @@ export * from './reasons.js';
 export * from './deliveries.js';
 export * from './webhook.js';
 export * from './rows.js';
+export * from './conditions.js';
