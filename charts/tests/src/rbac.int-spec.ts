@@ -16,6 +16,7 @@ import {
   Watch,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { FIELD_MANAGERS, STORED_CONDITION, STORED_REASONS } from '@vigil/contracts';
 import { UPTIME_CHECK } from '@vigil/k8s';
 import { ControlPlane } from '@vigil/testing';
 import { CHART_DIR } from './chart.js';
@@ -101,6 +102,8 @@ function granted(component: string, ownNs: string, watchedNamespaces: (string | 
   switch (component) {
     case 'watcher':
       onChecks(['list', 'watch'], 'uptimechecks.vigil.dev');
+      onChecks(['patch'], 'uptimechecks.vigil.dev', 'status');
+      onChecks(['create'], 'events');
       for (const verb of ['get', 'create', 'update']) grants.push({ verb, resource: 'leases.coordination.k8s.io', namespace: ownNs });
       break;
     case 'alerter':
@@ -206,9 +209,10 @@ function microTime(): Date {
 
 const check = { group: UPTIME_CHECK.group, version: UPTIME_CHECK.version, plural: UPTIME_CHECK.plural, namespace: checksNs, name: 'example' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 describe('real tokens of the chart ServiceAccounts, through the API', () => {
-  it('the watcher lists and watches checks everywhere and keeps its Lease, and nothing more', async () => {
+  it('the watcher lists and watches checks everywhere, applies its Stored condition, records Events and keeps its Lease, and nothing more', async () => {
     const kc = await tokenClient('vigil-watcher');
     const objects = kc.makeApiClient(CustomObjectsApi);
     const leases = kc.makeApiClient(CoordinationV1Api);
@@ -218,9 +222,16 @@ describe('real tokens of the chart ServiceAccounts, through the API', () => {
     expect(await statusOf(leases.createNamespacedLease({ namespace: releaseNs, body: lease('vigil-watcher', 'watcher-0') }))).toBe(200);
     const current = await leases.readNamespacedLease({ namespace: releaseNs, name: 'vigil-watcher' });
     expect(await statusOf(leases.replaceNamespacedLease({ namespace: releaseNs, name: 'vigil-watcher', body: { ...current, spec: { ...current.spec, holderIdentity: 'watcher-1' } } }))).toBe(200);
-    // Denied: writing checks, listing or deleting Leases, Leases elsewhere, Secrets.
+    // Its Stored condition (Server-Side Apply on /status, its own field manager) and a Warning Event.
+    const condition = { type: STORED_CONDITION, status: 'False', reason: STORED_REASONS.refused, message: 'Postgres refused this check', lastTransitionTime: '2026-12-05T08:00:00Z' };
+    const applied = { apiVersion: UPTIME_CHECK.apiVersion, kind: UPTIME_CHECK.kind, metadata: { name: check.name, namespace: check.namespace }, status: { conditions: [condition] } };
+    expect(await statusOf(objects.patchNamespacedCustomObjectStatus({ ...check, body: applied, fieldManager: FIELD_MANAGERS.watcher, force: true }, serverSideApply))).toBe(200);
+    const involved = { apiVersion: UPTIME_CHECK.apiVersion, kind: UPTIME_CHECK.kind, namespace: checksNs, name: 'example' };
+    const event = { metadata: { name: 'example.refused' }, involvedObject: involved, reason: STORED_REASONS.refused, message: 'refused', type: 'Warning', count: 1, source: { component: 'vigil-watcher' } };
+    expect(await statusOf(kc.makeApiClient(CoreV1Api).createNamespacedEvent({ namespace: checksNs, body: event }))).toBe(200);
+    // Denied: writing checks, reading them one by one, listing or deleting Leases, Leases elsewhere, Secrets.
     expect(await statusOf(objects.patchNamespacedCustomObject({ ...check, body: { spec: { paused: true } } }, mergePatch))).toBe(403);
-    expect(await statusOf(objects.patchNamespacedCustomObjectStatus({ ...check, body: { status: { state: 'up' } } }, mergePatch))).toBe(403);
+    expect(await statusOf(objects.getNamespacedCustomObjectStatus(check))).toBe(403);
     expect(await statusOf(leases.listNamespacedLease({ namespace: releaseNs }))).toBe(403);
     expect(await statusOf(leases.createNamespacedLease({ namespace: checksNs, body: lease('vigil-watcher', 'watcher-0') }))).toBe(403);
     expect(await statusOf(leases.deleteNamespacedLease({ namespace: releaseNs, name: 'vigil-watcher' }))).toBe(403);

@@ -6,6 +6,10 @@ import {
   DELIVERY_STATUSES,
   EVENT_ON_ENTERING,
   PROBE_FAILURE_REASONS,
+  READY_CONDITION,
+  STORED_CONDITION,
+  STORED_REASONS,
+  FIELD_MANAGERS,
   deliveryOutcomeOf,
   eventFor,
   isCheckEventType,
@@ -65,6 +69,15 @@ describe('names', () => {
   it('probe failure reasons are distinct Kubernetes condition reasons', () => {
     expect(new Set(PROBE_FAILURE_REASONS).size).toBe(PROBE_FAILURE_REASONS.length);
     for (const reason of PROBE_FAILURE_REASONS) expect(reason).toMatch(/^[A-Z][A-Za-z0-9]*$/);
+  });
+
+  it('the Stored condition has distinct Kubernetes condition reasons, none shared with probe reasons, and each writer its own field manager', () => {
+    const reasons = Object.values(STORED_REASONS);
+    expect(new Set(reasons).size).toBe(reasons.length);
+    for (const reason of reasons) expect(reason).toMatch(/^[A-Z][A-Za-z0-9]*$/);
+    expect(reasons.filter((r) => (PROBE_FAILURE_REASONS as readonly string[]).includes(r))).toEqual([]);
+    expect(STORED_CONDITION).not.toBe(READY_CONDITION);
+    expect(new Set(Object.values(FIELD_MANAGERS)).size).toBe(Object.values(FIELD_MANAGERS).length);
   });
 });
 

@@ -10,3 +10,4 @@ export * from './webhook.js';
 export * from './rows.js';
 export * from './namespaces.js';
 export * from './redaction.js';
+export * from './conditions.js';

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { FIELD_MANAGERS, READY_CONDITION, STORED_CONDITION, STORED_REASONS } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import { UPTIME_CHECK, loadUptimeCheckCrd, type UptimeCheck } from '@vigil/k8s';
 import { ControlPlane, PostgresServer, waitFor, type ServiceProcess, type TestDatabase } from '@vigil/testing';
@@ -154,6 +155,48 @@ describe('UptimeCheck status and Events', () => {
     const described = await plane.kubectl(['describe', 'uc', 'shop', '-n', NS]);
     expect(described.stdout).toMatch(/Warning\s+Down\s+.*\(x2 over .*\)\s+vigil-alerter\s+https:\/\/shop\.example\.com\/health is down: ConnectionRefused/);
     expect(described.stdout).toMatch(/Normal\s+Up\s+.*vigil-alerter\s+https:\/\/shop\.example\.com\/health is up \(HTTP 200 in 87 ms\), was down/);
+  });
+
+  it("keeps the watcher's Stored condition through its own writes, and its Ready condition survives the watcher's", async () => {
+    const check = await createCheckObject('shared');
+    // What the watcher applies (its own field manager) when Postgres refuses a check.
+    const applyStored = (conditions: object[]) =>
+      objects.patchNamespacedCustomObjectStatus(
+        {
+          group: UPTIME_CHECK.group,
+          version: UPTIME_CHECK.version,
+          plural: UPTIME_CHECK.plural,
+          namespace: NS,
+          name: 'shared',
+          fieldManager: FIELD_MANAGERS.watcher,
+          force: true,
+          body: { apiVersion: UPTIME_CHECK.apiVersion, kind: UPTIME_CHECK.kind, metadata: { name: 'shared', namespace: NS }, status: { conditions } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+    const stored = { type: STORED_CONDITION, status: 'False', reason: STORED_REASONS.refused, message: 'Postgres refused this check', lastTransitionTime: '2026-12-05T08:00:00Z' };
+    await applyStored([stored]);
+    const types = async () => ((await readCheck('shared')).status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort();
+    await waitFor('the pending status', async () => (await types()).includes(`${READY_CONDITION}=Unknown`));
+    expect(await types()).toEqual([`${READY_CONDITION}=Unknown`, `${STORED_CONDITION}=False`]);
+    // A transition (status + Event) and a delivery report: the watcher's condition is untouched.
+    await insertTransition(pool, check, { from: 'pending', to: 'down', code: 503, reason: 'UnexpectedStatus', message: 'HTTP 503', receivers: ['ops'] });
+    await waitFor('lastDelivery', async () => (await readCheck('shared')).status?.lastDelivery?.outcome === 'delivered');
+    const status = (await readCheck('shared')).status!;
+    expect(status).toMatchObject({ state: 'down', reason: 'UnexpectedStatus' });
+    expect(status.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: READY_CONDITION, status: 'False' }), expect.objectContaining(stored)]),
+    );
+    // The watcher clears its condition: the alerter's Ready and result fields stay.
+    await applyStored([]);
+    expect(await types()).toEqual([`${READY_CONDITION}=False`]);
+    expect((await readCheck('shared')).status).toMatchObject({ state: 'down', code: 503, reason: 'UnexpectedStatus', lastDelivery: { outcome: 'delivered' } });
+    // And the alerter's next write (recovery) still leaves room for a watcher condition applied since.
+    await applyStored([stored]);
+    await insertTransition(pool, check, { from: 'down', to: 'up', code: 200 });
+    await waitFor('the up status', async () => (await readCheck('shared')).status?.state === 'up');
+    expect(await types()).toEqual([`${READY_CONDITION}=True`, `${STORED_CONDITION}=False`]);
+    expect((await readCheck('shared')).status).not.toHaveProperty('reason');
   });
 
   it('records a WebhookFailed Event and the dead lastDelivery when a delivery finally fails', async () => {

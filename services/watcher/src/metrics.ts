@@ -15,7 +15,13 @@ export function createWatcherMetrics(registry: Registry) {
     writeTransactions: new Counter({ name: 'vigil_watcher_write_transactions_total', help: 'Committed write transactions on vigil.checks (each sends at most one NOTIFY)', registers: [registry] }),
     writeErrors: new Counter({ name: 'vigil_watcher_write_errors_total', help: 'Write transactions that failed and will be retried', registers: [registry] }),
     rowsChanged: new Counter({ name: 'vigil_watcher_rows_changed_total', help: 'Rows inserted, updated or deleted in vigil.checks', labelNames: ['op'] as const, registers: [registry] }),
-    invalidChecks: new Counter({ name: 'vigil_watcher_invalid_checks_total', help: 'UptimeChecks skipped because their spec cannot be stored', registers: [registry] }),
+    objectsRefused: new Counter({
+      name: 'vigil_watcher_objects_refused_total',
+      help: 'UptimeChecks that could not be stored, counted once each time one starts being refused, by reason (StoreRefused: Postgres refused the row; InvalidSpec)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    objectsIsolated: new Gauge({ name: 'vigil_watcher_objects_isolated', help: 'UptimeChecks currently left out of vigil.checks because they cannot be stored', registers: [registry] }),
     watchRestarts: new Counter({ name: 'vigil_watcher_watch_restarts_total', help: 'Watch connections re-established, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     relists: new Counter({ name: 'vigil_watcher_relists_total', help: 'Full lists of UptimeChecks, by reason (start, gone, error)', labelNames: ['reason'] as const, registers: [registry] }),
     relistDuration: new Histogram({

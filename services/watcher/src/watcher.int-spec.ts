@@ -11,7 +11,7 @@ import {
   setHeaderOptions,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
-import { CHANNELS } from '@vigil/contracts';
+import { CHANNELS, FIELD_MANAGERS, READY_CONDITION, STORED_CONDITION, STORED_REASONS } from '@vigil/contracts';
 import { createPool, migrate, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, loadUptimeCheckCrd, type UptimeCheck, type UptimeCheckSpec } from '@vigil/k8s';
 import { ControlPlane, PostgresServer, freePort, startControlPlaneAndPostgres, startService, waitFor, waitForReady, type ServiceProcess } from '@vigil/testing';
@@ -23,7 +23,11 @@ import { ControlPlane, PostgresServer, freePort, startControlPlaneAndPostgres, s
 const SYSTEM_NAMESPACE = 'vigil-system';
 const SERVICE_ACCOUNT = 'vigil-watcher';
 /** The watcher's least privilege, as docs/contracts.md (Service permissions) lists it. */
-const CLUSTER_RULES: V1PolicyRule[] = [{ apiGroups: [UPTIME_CHECK.group], resources: [UPTIME_CHECK.plural], verbs: ['list', 'watch'] }];
+const CLUSTER_RULES: V1PolicyRule[] = [
+  { apiGroups: [UPTIME_CHECK.group], resources: [UPTIME_CHECK.plural], verbs: ['list', 'watch'] },
+  { apiGroups: [UPTIME_CHECK.group], resources: [`${UPTIME_CHECK.plural}/status`], verbs: ['patch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+];
 const LEASE_RULES: V1PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
 // Short lease timings keep the takeover scenarios quick; the defaults are 15s/10s/2s.
 const FAST_LEASE = { LEASE_DURATION: '8s', LEASE_RENEW_DEADLINE: '5s', LEASE_RETRY_PERIOD: '1s' };
@@ -403,7 +407,7 @@ describe('the watcher', () => {
 
   it('with a token lacking watch: not ready, says which permission is missing, stays up, and recovers once granted', async () => {
     const name = 'watcher-no-watch';
-    const noWatch = await serviceAccountKubeconfig(name, [{ apiGroups: [UPTIME_CHECK.group], resources: [UPTIME_CHECK.plural], verbs: ['list'] }]);
+    const noWatch = await serviceAccountKubeconfig(name, [{ apiGroups: [UPTIME_CHECK.group], resources: [UPTIME_CHECK.plural], verbs: ['list'] }, ...CLUSTER_RULES.slice(1)]);
     const { url } = await freshDatabase();
     const watcher = await startWatcher({ DATABASE_URL: url, KUBECONFIG: noWatch, LEASE_NAME: 'no-watch', POD_NAME: 'no-watch-0' });
     const line = 'missing permission: watch uptimechecks.vigil.dev in all namespaces';
@@ -489,6 +493,78 @@ describe('the watcher', () => {
     await waitForReady(watcher, 60_000);
     await expectTableMatchesCluster(pool, ns);
     expect((await rows(pool, ns)).map((r) => r.name)).toEqual(['during']);
+  });
+
+  it('isolates an object Postgres refuses: condition, one Event, metrics, while 100 other checks keep flowing; fixing it clears it', async () => {
+    const ns = 'poison';
+    await createNamespace(ns);
+    const { url, pool } = await freshDatabase();
+    // Postgres refuses this one value for good (a CHECK violation, like a NUL character: not transient).
+    await pool.query(`ALTER TABLE vigil.checks ADD CONSTRAINT test_refuses_poison CHECK (display_name IS DISTINCT FROM 'poison')`);
+    for (let i = 0; i < 40; i++) await createCheck(ns, `before-${i}`);
+    const poison = await createCheck(ns, 'bad', { statusPage: { publish: true, displayName: 'poison' } });
+    const watcher = await startWatcher({ DATABASE_URL: url, WATCH_NAMESPACES: ns, LEASE_NAME: 'poison', POD_NAME: 'poison-0' });
+    await waitForReady(watcher, 60_000);
+    // The initial sync went in without it; the watcher is ready (nothing is wrong with Postgres).
+    const withoutPoison = async () => {
+      const [cluster, table] = await Promise.all([listChecks(ns), rows(pool, ns)]);
+      return { cluster: cluster.filter((c) => c.metadata.name !== 'bad').map(fromCheck).sort(byUid), table: table.map(identity).sort(byUid) };
+    };
+    expect((await withoutPoison()).table).toHaveLength(40);
+
+    // 100 other checks created, edited and deleted around it keep flowing.
+    for (let i = 0; i < 60; i++) await createCheck(ns, `after-${i}`);
+    for (let i = 0; i < 25; i++) await patchSpec(ns, `before-${i}`, { url: `https://edited-${i}.example.com/` });
+    for (let i = 25; i < 40; i++) await deleteCheck(ns, `before-${i}`);
+    await waitFor('vigil.checks to equal the cluster but the poison', async () => {
+      const { cluster, table } = await withoutPoison();
+      return JSON.stringify(cluster) === JSON.stringify(table);
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const { cluster, table } = await withoutPoison();
+    expect(table).toEqual(cluster);
+    expect(table).toHaveLength(85);
+    expect(await row(pool, poison.metadata.uid!)).toBeUndefined();
+
+    // Reported on the object: the Stored condition, with Postgres's words.
+    const storedCondition = async () => (await objects.getNamespacedCustomObject({ ...common, namespace: ns, name: 'bad' }) as UptimeCheck).status?.conditions?.find((c) => c.type === STORED_CONDITION);
+    await waitFor('the Stored condition', async () => (await storedCondition()) !== undefined);
+    expect(await storedCondition()).toMatchObject({ status: 'False', reason: STORED_REASONS.refused, observedGeneration: 1, message: expect.stringMatching(/23514 .*test_refuses_poison/) });
+    // The alerter's status (its own field manager) and the watcher's condition live side by side.
+    await objects.patchNamespacedCustomObjectStatus(
+      {
+        ...common,
+        namespace: ns,
+        name: 'bad',
+        fieldManager: FIELD_MANAGERS.alerter,
+        force: true,
+        body: {
+          apiVersion: UPTIME_CHECK.apiVersion,
+          kind: UPTIME_CHECK.kind,
+          metadata: { name: 'bad', namespace: ns },
+          status: { state: 'pending', conditions: [{ type: READY_CONDITION, status: 'Unknown', reason: 'Pending', message: 'waiting', lastTransitionTime: '2026-12-05T08:00:00Z' }] },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+    expect(await storedCondition()).toMatchObject({ status: 'False', reason: STORED_REASONS.refused });
+    // Isolated rows are retried on a backoff (5 s, then 10 s...): refused again, still one Event and one count.
+    await waitFor('a retry', async () => (await watcher.logs()).some((l) => l.msg === 'Postgres still refuses an isolated UptimeCheck'), { timeoutMs: 30_000, intervalMs: 500 });
+    const events = async () => (await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=bad` })).items;
+    expect((await events()).map((e) => [e.type, e.reason, e.source?.component])).toEqual([['Warning', STORED_REASONS.refused, 'vigil-watcher']]);
+    expect((await events())[0]!.message).toMatch(/test_refuses_poison/);
+    expect(await metric(watcher, 'vigil_watcher_objects_refused_total', { reason: STORED_REASONS.refused })).toBe(1);
+    expect(await metric(watcher, 'vigil_watcher_objects_isolated')).toBe(1);
+    expect((await readiness(watcher)).status).toBe(200);
+
+    // Fixing the object stores it at once and clears the condition; the alerter's stays.
+    await patchSpec(ns, 'bad', { statusPage: { publish: true, displayName: 'fixed' } });
+    await waitFor('the fixed row', async () => (await row(pool, poison.metadata.uid!))?.display_name === 'fixed');
+    await waitFor('the condition to clear', async () => (await storedCondition()) === undefined);
+    const fixed = (await objects.getNamespacedCustomObject({ ...common, namespace: ns, name: 'bad' })) as UptimeCheck;
+    expect(fixed.status).toMatchObject({ state: 'pending', conditions: [expect.objectContaining({ type: READY_CONDITION, status: 'Unknown' })] });
+    expect(fixed.status!.conditions).toHaveLength(1);
+    expect(await metric(watcher, 'vigil_watcher_objects_isolated')).toBe(0);
+    expect(await events()).toHaveLength(1);
   });
 
   // Restarts the API server: keep it last.

@@ -4,6 +4,7 @@ import type { Logger } from '@vigil/service-runtime';
 import { CheckStore, type Scope } from './checks/check-store.js';
 import { CheckSource } from './kube/check-source.js';
 import { missingPermissions, neededPermissions } from './kube/permissions.js';
+import { StoredConditionReporter } from './kube/stored-condition.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader/leader-election.js';
 import type { WatcherMetrics } from './metrics.js';
 
@@ -117,7 +118,9 @@ export class Watcher {
   private async mirror(leadership: AbortSignal): Promise<void> {
     const { kubeConfig, pool, logger, metrics } = this.options;
     this.phase = 'leading';
-    const store = new CheckStore(pool, this.scopes, logger, metrics, () => this.elector.isLeader());
+    const reporter = new StoredConditionReporter(kubeConfig, logger, this.options.lease.identity);
+    reporter.start();
+    const store = new CheckStore(pool, this.scopes, logger, metrics, () => this.elector.isLeader(), reporter);
     this.store = store;
     store.start();
     const sources = this.scopes.map(
@@ -131,6 +134,7 @@ export class Watcher {
       await Promise.all(sources.map((s) => s.run(leadership)));
     } finally {
       await store.stop();
+      await reporter.stop();
       this.forbiddenByScope.clear();
       this.store = undefined;
       this.phase = 'standby';

@@ -24,14 +24,15 @@ describe('buildStatus', () => {
       latencyMs: 89,
       since: '2026-06-06T22:41:05Z',
       lastProbeTime: '2026-06-06T22:45:00Z',
-      reason: null,
-      message: null,
       observedGeneration: 3,
       conditions: [
         { type: 'Ready', status: 'True', reason: 'Up', message: 'HTTP 200 in 89 ms', lastTransitionTime: '2026-06-06T22:41:05Z', observedGeneration: 3 },
       ],
     });
     expect(ready).toEqual({ status: 'True', since: base.stateSince });
+    // No reason or message when up: under Server-Side Apply, leaving out a field the alerter applied before removes it.
+    expect(status).not.toHaveProperty('reason');
+    expect(status).not.toHaveProperty('message');
   });
 
   it('reports a down check as Ready=False with its reason, and pending as Unknown', () => {

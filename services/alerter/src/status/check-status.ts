@@ -1,5 +1,5 @@
 import type { V1Condition } from '@kubernetes/client-node';
-import { deliveryOutcomeOf, type CheckEventType, type CheckState, type DeliveryStatus } from '@vigil/contracts';
+import { READY_CONDITION, deliveryOutcomeOf, type CheckEventType, type CheckState, type DeliveryStatus } from '@vigil/contracts';
 import type { LastDelivery, UptimeCheckStatus } from '@vigil/k8s';
 
 /** A check's current state as the prober last wrote it (vigil.checks). */
@@ -38,7 +38,9 @@ export function readyStatusOf(state: CheckState): ReadyStatus {
 }
 
 /**
- * The status to merge-patch for a snapshot. The Ready condition's
+ * The status fields the alerter applies for a snapshot (Server-Side Apply: a
+ * field it applied before and leaves out now, such as `reason` once the check
+ * is up, is removed). The Ready condition's
  * lastTransitionTime moves only when its status changes (down to paused keeps
  * it); when it changes, it is the moment the new state began.
  */
@@ -46,7 +48,7 @@ export function buildStatus(check: CheckSnapshot, previous: PreviousReady | null
   const readyStatus = readyStatusOf(check.state);
   const since = previous && previous.status === readyStatus ? previous.since : check.stateSince;
   const condition: V1Condition = {
-    type: 'Ready',
+    type: READY_CONDITION,
     status: readyStatus,
     reason: conditionReason(check),
     message: conditionMessage(check),
@@ -61,10 +63,9 @@ export function buildStatus(check: CheckSnapshot, previous: PreviousReady | null
     conditions: [condition],
     ...(check.latencyMs !== null ? { latencyMs: check.latencyMs } : {}),
     ...(check.lastProbeAt ? { lastProbeTime: k8sTime(check.lastProbeAt) } : {}),
+    ...(check.state === 'down' && check.reason ? { reason: check.reason } : {}),
+    ...(check.state === 'down' && check.message ? { message: truncate(check.message, MESSAGE_MAX) } : {}),
   };
-  // null removes a stale reason or message in a merge patch.
-  (status as Record<string, unknown>).reason = check.state === 'down' ? (check.reason ?? null) : null;
-  (status as Record<string, unknown>).message = check.state === 'down' && check.message ? truncate(check.message, MESSAGE_MAX) : null;
   return { status, ready: { status: readyStatus, since } };
 }
 

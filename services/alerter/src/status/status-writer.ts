@@ -1,5 +1,5 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
-import { redactUrl } from '@vigil/contracts';
+import { FIELD_MANAGERS, redactUrl } from '@vigil/contracts';
 import { Backoff, type Pool } from '@vigil/db';
 import { UPTIME_CHECK, type UptimeCheckStatus } from '@vigil/k8s';
 import type { Logger } from '@vigil/service-runtime';
@@ -20,7 +20,7 @@ import {
 } from './status.queries.js';
 import type { TokenBucket } from './token-bucket.js';
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const APPLY = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 const CHANGED_CHECKS_BATCH = 100;
 const ORPHAN_SWEEP_MS = 10 * 60_000;
 
@@ -164,13 +164,27 @@ export class StatusWriter {
     if (done.length > 0) await clearDeliveryReports(this.options.pool, done);
   }
 
-  /** Merge-patches /status under the budget. Returns the result, or undefined when the API call failed (retried next round). */
+  /**
+   * Applies /status (Server-Side Apply) under the budget. Returns the result, or undefined when the API call failed (retried next round).
+   * The alerter's own field managers own only what it writes, and `conditions` is a map keyed by type, so
+   * other writers' conditions (the watcher's `Stored`) survive; a merge patch would replace the whole list.
+   * lastDelivery has a manager of its own, so a delivery report does not drop the probe fields and vice versa.
+   */
   private async patch(check: Pick<CheckSnapshot, 'namespace' | 'name'>, status: UptimeCheckStatus, kind: 'transition' | 'refresh' | 'delivery'): Promise<PatchResult | undefined> {
     await this.takeToken();
     try {
       await this.options.objects.patchNamespacedCustomObjectStatus(
-        { group: UPTIME_CHECK.group, version: UPTIME_CHECK.version, plural: UPTIME_CHECK.plural, namespace: check.namespace, name: check.name, body: { status } },
-        MERGE_PATCH,
+        {
+          group: UPTIME_CHECK.group,
+          version: UPTIME_CHECK.version,
+          plural: UPTIME_CHECK.plural,
+          namespace: check.namespace,
+          name: check.name,
+          fieldManager: kind === 'delivery' ? FIELD_MANAGERS.alerterDelivery : FIELD_MANAGERS.alerter,
+          force: true,
+          body: { apiVersion: UPTIME_CHECK.apiVersion, kind: UPTIME_CHECK.kind, metadata: { name: check.name, namespace: check.namespace }, status },
+        },
+        APPLY,
       );
       this.options.metrics.statusPatches.inc({ kind, result: 'ok' });
       this.apiHealthy = true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { UptimeCheck } from '@vigil/k8s';
-import { InvalidCheckError, toCheckRow } from './check-row.js';
+import { InvalidCheckError, timeoutCapMessage, toCheckRow } from './check-row.js';
 
 function check(spec: Partial<UptimeCheck['spec']>, extra: Partial<UptimeCheck> = {}): UptimeCheck {
   return {
@@ -89,5 +89,14 @@ describe('toCheckRow', () => {
     ['a failure threshold of 0', { failureThreshold: 0 }],
   ])('refuses %s, which the table would reject', (_what, spec) => {
     expect(() => toCheckRow(check(spec))).toThrow(InvalidCheckError);
+  });
+
+  it('caps a timeout above 60s (an object older than the CRD cap) and says why; 60s itself is kept', () => {
+    const long = check({ interval: '5m', timeout: '90s' });
+    expect(toCheckRow(long).timeout_ms).toBe(60_000);
+    expect(timeoutCapMessage(long)).toBe('spec.timeout 90s is above the 60s cap: probed with a 60s timeout; set spec.timeout to at most 60s');
+    const atCap = check({ interval: '5m', timeout: '60s' });
+    expect(toCheckRow(atCap).timeout_ms).toBe(60_000);
+    expect(timeoutCapMessage(atCap)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { parseDuration } from '@vigil/config';
-import { CHECK_ROW_DEFAULTS as DEFAULTS, isCheckState, redactUserinfo, type CheckUpsert } from '@vigil/contracts';
+import { CHECK_ROW_DEFAULTS as DEFAULTS, MAX_TIMEOUT_MS, isCheckState, redactUserinfo, type CheckUpsert } from '@vigil/contracts';
 import type { UptimeCheck } from '@vigil/k8s';
 
 /** The watcher-owned columns of one `vigil.checks` row, plus the seed state used only when the row is new. */
@@ -29,6 +29,8 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
   }
   if (intervalMs < 5000 || intervalMs > 86_400_000) throw new InvalidCheckError(`${where}: interval must be between 5s and 24h`);
   if (timeoutMs <= 0 || timeoutMs >= intervalMs) throw new InvalidCheckError(`${where}: timeout must be positive and less than interval`);
+  // Objects from before the CRD's cap: probe with the cap rather than hold a probe slot for longer (timeoutCapMessage reports it).
+  timeoutMs = Math.min(timeoutMs, MAX_TIMEOUT_MS);
   const failureThreshold = spec.failureThreshold ?? DEFAULTS.failure_threshold;
   const successThreshold = spec.successThreshold ?? DEFAULTS.success_threshold;
   for (const [field, value] of [['failureThreshold', failureThreshold], ['successThreshold', successThreshold]] as const) {
@@ -62,6 +64,18 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
     seed_state: seedState,
     seed_state_since: seedState ? seedSince : null,
   };
+}
+
+/** Why the stored timeout differs from the spec's, or undefined when it does not. */
+export function timeoutCapMessage(check: UptimeCheck): string | undefined {
+  let timeoutMs: number;
+  try {
+    timeoutMs = check.spec?.timeout ? parseDuration(check.spec.timeout) : 0;
+  } catch {
+    return undefined;
+  }
+  if (timeoutMs <= MAX_TIMEOUT_MS) return undefined;
+  return `spec.timeout ${check.spec.timeout} is above the ${MAX_TIMEOUT_MS / 1000}s cap: probed with a ${MAX_TIMEOUT_MS / 1000}s timeout; set spec.timeout to at most ${MAX_TIMEOUT_MS / 1000}s`;
 }
 
 /** The watcher-owned content of a row: equal fingerprints mean writing would change nothing. */

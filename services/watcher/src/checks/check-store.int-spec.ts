@@ -7,7 +7,8 @@ import type { UptimeCheck } from '@vigil/k8s';
 import { createLogger } from '@vigil/service-runtime';
 import { PostgresServer, waitFor } from '@vigil/testing';
 import { createWatcherMetrics, type WatcherMetrics } from '../metrics.js';
-import { CheckStore } from './check-store.js';
+import type { CheckRef, StoredNotice } from '../kube/stored-condition.js';
+import { CheckStore, type StoredReporter } from './check-store.js';
 
 // The store against a real Postgres, fed directly: batching, NOTIFY and relist sweeps.
 
@@ -44,9 +45,27 @@ async function names(namespace: string): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-async function withStore(scopes: Array<string | null>, fn: (store: CheckStore, metrics: WatcherMetrics, notifications: () => number) => Promise<void>): Promise<void> {
+/** Records what the store would write on each object. */
+class RecordingReporter implements StoredReporter {
+  readonly reports: Array<{ ref: CheckRef; notice: StoredNotice | null }> = [];
+  observe(): void {}
+  forget(): void {}
+  report(ref: CheckRef, notice: StoredNotice | null): void {
+    this.reports.push({ ref, notice });
+  }
+  /** The notices given for one object, nulls (stored as written) included. */
+  of(uid: string): Array<StoredNotice | null> {
+    return this.reports.filter((r) => r.ref.uid === uid).map((r) => r.notice);
+  }
+}
+
+async function withStore(
+  scopes: Array<string | null>,
+  fn: (store: CheckStore, metrics: WatcherMetrics, notifications: () => number) => Promise<void>,
+  reporter?: StoredReporter,
+): Promise<void> {
   const metrics = createWatcherMetrics(new Registry());
-  const store = new CheckStore(pool, scopes, createLogger('watcher', 'error'), metrics, () => true);
+  const store = new CheckStore(pool, scopes, createLogger('watcher', 'error'), metrics, () => true, reporter, { initialMs: 300, maxMs: 1000 });
   const listener = new pg.Client({ connectionString: url });
   await listener.connect();
   let notified = 0;
@@ -106,5 +125,65 @@ describe('CheckStore', () => {
       expect(notifications()).toBe(1);
       expect(await names('c')).toEqual(['other-scope']);
     });
+  });
+
+  it('isolates a row Postgres refuses (a NUL character): every other row of the batch is written, retried on backoff, stored once fixed', async () => {
+    const reporter = new RecordingReporter();
+    await withStore(
+      ['poison'],
+      async (store, metrics, notifications) => {
+        const good = Array.from({ length: 100 }, (_, i) => check('poison', `good-${String(i).padStart(3, '0')}`));
+        const bad = check('poison', 'bad', { statusPage: { publish: true, displayName: 'nul \u0000 here' } });
+        store.replace('poison', [...good.slice(0, 50), bad, ...good.slice(50)]);
+        store.start();
+        await waitFor('the sync', () => store.synced);
+        // One transaction, one NOTIFY: the bad row was bisected out, not the batch.
+        expect(await transactions(metrics)).toBe(1);
+        await waitFor('the NOTIFY', () => notifications() >= 1);
+        expect(notifications()).toBe(1);
+        expect(await names('poison')).toEqual(good.map((c) => c.metadata.name));
+        const refused = reporter.of(bad.metadata.uid!);
+        expect(refused).toHaveLength(1);
+        expect(refused[0]).toMatchObject({ status: 'False', reason: 'StoreRefused', generation: 1 });
+        expect(refused[0]!.message).toMatch(/22P05 .*unsupported Unicode escape sequence/);
+        expect((await metrics.objectsRefused.get()).values).toEqual([expect.objectContaining({ labels: { reason: 'StoreRefused' }, value: 1 })]);
+        expect((await metrics.objectsIsolated.get()).values[0]!.value).toBe(1);
+
+        // Later changes of other objects flow; the isolated one is retried on its own backoff and refused again, counted once.
+        store.upsert(check('poison', 'later'));
+        await waitFor('the later check', async () => (await names('poison')).includes('later'));
+        await waitFor('a retry of the isolated row', () => reporter.of(bad.metadata.uid!).length >= 2, { timeoutMs: 10_000 });
+        expect((await metrics.objectsRefused.get()).values[0]!.value).toBe(1);
+
+        // Fixed (a new generation): stored, and the condition cleared.
+        store.upsert({ ...bad, metadata: { ...bad.metadata, generation: 2 }, spec: { ...bad.spec, statusPage: { publish: true, displayName: 'fine' } } });
+        await waitFor('the fixed row', async () => (await names('poison')).includes('bad'));
+        await waitFor('the clear', () => reporter.of(bad.metadata.uid!).at(-1) === null);
+        expect((await metrics.objectsIsolated.get()).values[0]!.value).toBe(0);
+      },
+      reporter,
+    );
+  });
+
+  it('caps a timeout above 60s and says so; an invalid spec is reported once, not stored', async () => {
+    const reporter = new RecordingReporter();
+    await withStore(
+      ['capped'],
+      async (store, metrics) => {
+        const long = check('capped', 'long', { interval: '5m', timeout: '90s' });
+        const invalid = check('capped', 'invalid', { interval: '10s', timeout: '10s' });
+        store.replace('capped', [long, invalid]);
+        store.upsert({ ...invalid, metadata: { ...invalid.metadata, resourceVersion: '2' } });
+        store.start();
+        await waitFor('the sync', () => store.synced);
+        const { rows } = await pool.query(`SELECT name, timeout_ms FROM vigil.checks WHERE namespace = 'capped'`);
+        expect(rows).toEqual([{ name: 'long', timeout_ms: 60_000 }]);
+        expect(reporter.of(long.metadata.uid!)).toEqual([expect.objectContaining({ status: 'True', reason: 'TimeoutCapped', message: expect.stringMatching(/90s is above the 60s cap/) })]);
+        expect(reporter.of(invalid.metadata.uid!)).toEqual([expect.objectContaining({ status: 'False', reason: 'InvalidSpec', message: expect.stringMatching(/timeout must be positive and less than interval/) })]);
+        expect((await metrics.objectsRefused.get()).values).toEqual([expect.objectContaining({ labels: { reason: 'InvalidSpec' }, value: 1 })]);
+        expect((await metrics.objectsIsolated.get()).values[0]!.value).toBe(1);
+      },
+      reporter,
+    );
   });
 });

@@ -6,6 +6,7 @@ interface Needed {
   verb: string;
   group: string;
   resource: string;
+  subresource?: string;
   namespace?: string;
 }
 
@@ -16,13 +17,17 @@ export function neededPermissions(scopes: readonly Scope[], leaseNamespace: stri
     for (const verb of ['list', 'watch']) {
       needed.push({ verb, group: UPTIME_CHECK.group, resource: UPTIME_CHECK.plural, ...(scope === null ? {} : { namespace: scope }) });
     }
+    // The Stored condition (Server-Side Apply on /status) and its Warning Event.
+    const where = scope === null ? {} : { namespace: scope };
+    needed.push({ verb: 'patch', group: UPTIME_CHECK.group, resource: UPTIME_CHECK.plural, subresource: 'status', ...where });
+    needed.push({ verb: 'create', group: '', resource: 'events', ...where });
   }
   for (const verb of ['get', 'create', 'update']) needed.push({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: leaseNamespace });
   return needed;
 }
 
 export function describePermission(p: Needed): string {
-  return `${p.verb} ${p.resource}.${p.group} in ${p.namespace ? `namespace ${p.namespace}` : 'all namespaces'}`;
+  return `${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.group ? `.${p.group}` : ''} in ${p.namespace ? `namespace ${p.namespace}` : 'all namespaces'}`;
 }
 
 /**
