@@ -24,7 +24,7 @@ export const STORED_REASONS = {
 } as const;
 export type StoredReason = (typeof STORED_REASONS)[keyof typeof STORED_REASONS];
 
-/** The longest probe timeout any check gets (the CRD refuses more; the watcher caps older objects). */
+/** The longest probe timeout any check gets (the CRD refuses more; the watcher caps older objects; the prober clamps whatever a row says). */
 export const MAX_TIMEOUT_MS = 60_000;
 
 /** Server-Side Apply field managers, one per writer of an UptimeCheck's status. */

@@ -1,9 +1,7 @@
 import { hostname } from 'node:os';
 import { duration, int, serviceEnv, str, withRules, type ConfigOf } from '@vigil/config';
+import { MAX_TIMEOUT_MS } from '@vigil/contracts';
 import { dnsServerList, ssrfEnv } from '@vigil/net-guard';
-
-/** The longest probe timeout: the CRD refuses more, and the prober clamps a row that says more. */
-export const MAX_PROBE_TIMEOUT_MS = 60_000;
 
 const env = {
   ...serviceEnv,
@@ -16,7 +14,7 @@ const env = {
     min: 1,
     max: 10_000,
   }),
-  PROBE_TIMEOUT_MAX: duration({ description: 'a check’s timeout is clamped to this, whatever its row says', default: MAX_PROBE_TIMEOUT_MS, min: 100, max: MAX_PROBE_TIMEOUT_MS }),
+  PROBE_TIMEOUT_MAX: duration({ description: 'a check’s timeout is clamped to this, whatever its row says', default: MAX_TIMEOUT_MS, min: 100, max: MAX_TIMEOUT_MS }),
   PROBE_SHUTDOWN_GRACE: duration({ description: 'on SIGTERM, running probes get this long to finish; the rest are aborted and their claims released', default: 3_000, min: 0, max: 20_000 }),
   CLAIM_LEASE: duration({ description: 'how long a claim outlives the check timeout; a dead replica’s checks are re-claimed after it', default: 15_000, min: 1_000 }),
   RESULT_FLUSH_INTERVAL: duration({ description: 'longest a probe result waits before its batch is written', default: 500, min: 10, max: 10_000 }),
