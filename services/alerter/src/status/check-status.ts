@@ -1,5 +1,5 @@
 import type { V1Condition } from '@kubernetes/client-node';
-import { READY_CONDITION, deliveryOutcomeOf, type CheckEventType, type CheckState, type DeliveryStatus } from '@vigil/contracts';
+import { READY_CONDITION, capMessage, deliveryOutcomeOf, type CheckEventType, type CheckState, type DeliveryStatus } from '@vigil/contracts';
 import type { LastDelivery, UptimeCheckStatus } from '@vigil/k8s';
 
 /** A check's current state as the prober last wrote it (vigil.checks). */
@@ -26,7 +26,6 @@ export interface PreviousReady {
 }
 
 const CONDITION_REASON = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
-const MESSAGE_MAX = 1024;
 
 /** RFC 3339 to the second, as Kubernetes writes times. */
 export function k8sTime(date: Date): string {
@@ -64,7 +63,7 @@ export function buildStatus(check: CheckSnapshot, previous: PreviousReady | null
     ...(check.latencyMs !== null ? { latencyMs: check.latencyMs } : {}),
     ...(check.lastProbeAt ? { lastProbeTime: k8sTime(check.lastProbeAt) } : {}),
     ...(check.state === 'down' && check.reason ? { reason: check.reason } : {}),
-    ...(check.state === 'down' && check.message ? { message: truncate(check.message, MESSAGE_MAX) } : {}),
+    ...(check.state === 'down' && check.message ? { message: capMessage(check.message) } : {}),
   };
   return { status, ready: { status: readyStatus, since } };
 }
@@ -92,12 +91,8 @@ function conditionMessage(check: CheckSnapshot): string {
     case 'paused':
       return 'the check is paused';
     case 'down':
-      return truncate([check.reason, check.message].filter(Boolean).join(': ') || http, MESSAGE_MAX);
+      return capMessage([check.reason, check.message].filter(Boolean).join(': ') || http);
   }
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 export interface DeliveryReport {
