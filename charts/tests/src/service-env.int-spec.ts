@@ -29,6 +29,8 @@ const valueSets: { name: string; options: RenderOptions }[] = [
         'watcher.leaderElection.renewDeadline=15s',
         'watcher.leaderElection.retryPeriod=3s',
         'prober.claimLease=30s',
+        'prober.timeoutMax=30s',
+        'prober.shutdownGrace=5s',
         'prober.resultFlushInterval=1s',
         'prober.resultRetention=168h',
         'alerter.webhookTimeout=10s',
@@ -45,7 +47,7 @@ const valueSets: { name: string; options: RenderOptions }[] = [
         'ssrf.denyCidrsReplaceDefaults={169.254.0.0/16,127.0.0.0/8}',
         'ssrf.allowCidrs={10.96.0.0/12}',
       ],
-      setJson: ['api.auth.failureLimit="20"', 'prober.concurrency="200"', 'prober.resultBufferLimit="5000"', 'alerter.statusPatchQps="20"'],
+      setJson: ['api.auth.failureLimit="20"', 'prober.concurrency="200"', 'prober.namespaceMinShare="8"', 'prober.resultBufferLimit="5000"', 'alerter.statusPatchQps="20"'],
     },
   },
 ];
