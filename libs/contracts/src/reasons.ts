@@ -12,8 +12,8 @@ export const PROBE_FAILURE_REASONS = [
   'ProtocolError',
   /** A redirect from https to http, refused unless the check sets spec.allowInsecureRedirects. */
   'InsecureRedirect',
-  /** The stored spec breaks a rule the CRD enforces only for new objects (userinfo in the URL). */
-  'InvalidSpec',
+  /** The stored URL has userinfo (user:password@), which the CRD refuses only for new objects: nothing is sent. */
+  'CredentialsInUrl',
 ] as const;
 export type ProbeFailureReason = (typeof PROBE_FAILURE_REASONS)[number];
 

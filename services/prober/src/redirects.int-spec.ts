@@ -110,12 +110,12 @@ describe('redirects', () => {
 });
 
 describe('userinfo', () => {
-  it('is never stored, and the prober refuses such a check with InvalidSpec without sending a request', async () => {
+  it('is never stored, and the prober refuses such a check with CredentialsInUrl without sending a request', async () => {
     const before = hitsTo(seen.secure, '/userinfo').length;
     const uid = await insertCheck(t.pool, { url: `${origins.secure.replace('://', `://user:${SECRET}@`)}/userinfo` });
     expect((await checkRow(t.pool, uid)).url).toBe(`${origins.secure.replace('://', '://REDACTED@')}/userinfo`);
     const row = await waitForState(uid, 'down');
-    expect(row).toMatchObject({ last_reason: 'InvalidSpec', last_code: 0 });
+    expect(row).toMatchObject({ last_reason: 'CredentialsInUrl', last_code: 0 });
     expect(row.last_message).toMatch(/must not contain userinfo/);
     expect(hitsTo(seen.secure, '/userinfo').length).toBe(before);
   });

@@ -163,10 +163,10 @@ describe('a probe', () => {
     }
   });
 
-  it('refuses userinfo in the URL with InvalidSpec, without sending anything', async () => {
+  it('refuses userinfo in the URL with CredentialsInUrl, without sending anything', async () => {
     sameOriginHeaders.length = 0;
     const outcome = await probe(request(`${base.replace('://', '://user:s3cret@')}/headers`), options);
-    expect(outcome).toMatchObject({ ok: false, code: 0, reason: 'InvalidSpec' });
+    expect(outcome).toMatchObject({ ok: false, code: 0, reason: 'CredentialsInUrl' });
     expect(outcome.message).toMatch(/userinfo/);
     expect(outcome.message).not.toContain('s3cret');
     expect(sameOriginHeaders).toHaveLength(0);

@@ -99,7 +99,7 @@ export async function probe(request: ProbeRequest, options: ProbeOptions, abort?
   // The CRD refuses userinfo; an object stored before it did is refused here,
   // rather than probed without the credentials it names.
   if (url.username !== '' || url.password !== '') {
-    return failure('InvalidSpec', 'spec.url must not contain userinfo (user:password@): put credentials in spec.headers', 0, started, undefined, 0);
+    return failure('CredentialsInUrl', 'spec.url must not contain userinfo (user:password@): put credentials in spec.headers', 0, started, undefined, 0);
   }
   let method = request.method.toUpperCase();
   let headers = request.headers;

@@ -68,7 +68,7 @@ describe('toCheckRow', () => {
     expect(toCheckRow(check({})).allow_insecure_redirects).toBe(false);
   });
 
-  it('never stores userinfo: an object stored before the CRD refused it keeps REDACTED@ (the prober reports InvalidSpec)', () => {
+  it('never stores userinfo: an object stored before the CRD refused it keeps REDACTED@ (the prober reports CredentialsInUrl)', () => {
     expect(toCheckRow(check({ url: 'https://user:s3cret@example.com/health?token=t' })).url).toBe('https://REDACTED@example.com/health?token=t');
   });
 

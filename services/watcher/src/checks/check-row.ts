@@ -46,7 +46,7 @@ export function toCheckRow(check: UptimeCheck): CheckRow {
     generation: meta.generation ?? DEFAULTS.generation,
     labels: meta.labels ?? DEFAULTS.labels,
     // Userinfo is never stored: the CRD refuses it, an older object's is
-    // replaced by REDACTED@ and the prober reports the check InvalidSpec.
+    // replaced by REDACTED@ and the prober reports the check CredentialsInUrl.
     url: redactUserinfo(spec.url),
     method: spec.method ?? DEFAULTS.method,
     headers: spec.headers ?? DEFAULTS.headers,
